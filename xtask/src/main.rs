@@ -1,1 +1,78 @@
-fn main() {}
+//! `cargo xtask`: the project's automation, in Rust so it runs wherever cargo does.
+//!
+//! ```text
+//! cargo xtask dev [-- server args]        run the server on the embedded default
+//! cargo xtask test [--postgres] [-- …]    the whole suite: SQLite always, PostgreSQL when reachable
+//! cargo xtask token --email E [--name N] [--data-dir D] [--ttl-hours H]
+//! cargo xtask db up|down|status|fresh     migrations against DATABASE_URL (default: embedded)
+//! cargo xtask tidy                        fmt check, clippy -D warnings, architecture tests
+//! ```
+#![allow(clippy::print_stdout)] // printing is this program's job
+
+mod args;
+mod db;
+mod postgres;
+mod run;
+mod test;
+mod token;
+
+use std::process::ExitCode;
+
+fn main() -> ExitCode {
+    let mut args = std::env::args().skip(1);
+    let Some(command) = args.next() else {
+        print_usage();
+        return ExitCode::from(2);
+    };
+    let rest: Vec<String> = args.collect();
+    let outcome = match command.as_str() {
+        "dev" => run::cargo(&["run", "--package", "jet-server", "--"], &rest, &[]),
+        "test" => test::run(&rest),
+        "token" => token::run(&rest),
+        "db" => db::run(&rest),
+        "tidy" => tidy(),
+        "help" | "--help" | "-h" => {
+            print_usage();
+            Ok(())
+        }
+        other => Err(anyhow::anyhow!(
+            "unknown command `{other}`; try `cargo xtask help`"
+        )),
+    };
+    match outcome {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => {
+            eprintln!("xtask: {error:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn tidy() -> anyhow::Result<()> {
+    run::cargo(&["fmt", "--all", "--", "--check"], &[], &[])?;
+    run::cargo(
+        &[
+            "clippy",
+            "--workspace",
+            "--all-targets",
+            "--",
+            "-D",
+            "warnings",
+        ],
+        &[],
+        &[],
+    )?;
+    run::cargo(&["test", "--package", "xtask", "--test", "tidy"], &[], &[])
+}
+
+fn print_usage() {
+    println!(
+        "usage: cargo xtask <command>\n\n\
+         dev [-- args]                 run the server on the embedded default (SQLite in ./data)\n\
+         test [--postgres] [-- args]   run every test; PostgreSQL too when reachable (mandatory with --postgres)\n\
+         token --email E [--name N] [--data-dir D] [--ttl-hours H]\n\
+         \x20                             print a local-identity token for E\n\
+         db up|down|status|fresh       run migrations against DATABASE_URL (default: the embedded database)\n\
+         tidy                          fmt check, clippy -D warnings, architecture tests"
+    );
+}

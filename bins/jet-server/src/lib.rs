@@ -1,1 +1,14 @@
-//! placeholder
+//! The Jet Admin server: settings, start-up, the HTTP edge and background workers.
+//!
+//! This binary crate is the only place that knows about HTTP and reads configuration. It wires the
+//! domain crates (`identity`, `tenancy`, `database`, …) to actix-web: [`settings`] reads the
+//! environment once, [`startup`] builds the [`startup::Application`], [`http`] holds routes,
+//! extractors, middleware and the error envelope, [`workers`] runs background tasks.
+//! `main.rs` only glues these together.
+
+pub mod http;
+pub mod settings;
+pub mod startup;
+pub mod state;
+pub mod telemetry;
+pub mod workers;

@@ -1,1 +1,12 @@
-fn main() {}
+//! The API tests: one binary that spawns the real application on port 0 and talks real HTTP to
+//! it, on SQLite and on PostgreSQL (see `test_support::db_test!`).
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod helpers;
+
+mod auth;
+mod cors;
+mod envelope;
+mod health;
+mod rate_limit;
+mod startup;

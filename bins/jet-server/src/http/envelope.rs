@@ -1,0 +1,9 @@
+//! The success envelope: `{"data": …}`.
+
+use actix_web::HttpResponse;
+use serde::Serialize;
+
+/// Answers 200 with `{"data": value}`.
+pub fn ok<T: Serialize>(value: T) -> HttpResponse {
+    HttpResponse::Ok().json(serde_json::json!({ "data": value }))
+}

@@ -1,0 +1,57 @@
+//! One structured `tracing` line per request: method, route pattern, status, duration, tenant,
+//! principal and request id.
+//!
+//! The route *pattern* is logged, not the path, and never the query string or headers: paths and
+//! queries can carry tokens, and headers carry credentials.
+
+use std::time::Instant;
+
+use actix_web::body::MessageBody;
+use actix_web::dev::{ServiceRequest, ServiceResponse};
+use actix_web::middleware::Next;
+use actix_web::{Error, HttpMessage};
+
+use crate::http::middleware::request_id::RequestId;
+
+/// Who made the request, set by the authentication extractor for the log and the audit trail.
+#[derive(Debug, Clone)]
+pub struct PrincipalId(pub String);
+
+/// The middleware function.
+pub async fn log(
+    req: ServiceRequest,
+    next: Next<impl MessageBody + 'static>,
+) -> Result<ServiceResponse<impl MessageBody>, Error> {
+    let started = Instant::now();
+    let method = req.method().clone();
+    // Holding a clone of the request across `next.call` would break routing (see request_id).
+    let response = match next.call(req).await {
+        Ok(response) => response,
+        Err(error) => {
+            tracing::info!(
+                target: "jet_server::access",
+                %method,
+                status = error.as_response_error().status_code().as_u16(),
+                duration_ms = started.elapsed().as_secs_f64() * 1000.0,
+                "request"
+            );
+            return Err(error);
+        }
+    };
+    let request = response.request();
+    let extensions = request.extensions();
+    let route = request.match_pattern();
+    tracing::info!(
+        target: "jet_server::access",
+        method = %request.method(),
+        route = route.as_deref().unwrap_or("<unmatched>"),
+        status = response.status().as_u16(),
+        duration_ms = started.elapsed().as_secs_f64() * 1000.0,
+        tenant = request.match_info().get("tenantID").unwrap_or("-"),
+        principal = extensions.get::<PrincipalId>().map(|p| p.0.as_str()).unwrap_or("-"),
+        request_id = extensions.get::<RequestId>().map(|r| r.0.as_str()).unwrap_or("-"),
+        "request"
+    );
+    drop(extensions);
+    Ok(response)
+}

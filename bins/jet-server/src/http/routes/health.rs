@@ -1,0 +1,41 @@
+//! `GET /health` (the process is alive) and `GET /ready` (it can serve: the database answers).
+
+use std::time::Duration;
+
+use actix_web::web::Data;
+use actix_web::{HttpResponse, ResponseError};
+use serde_json::json;
+
+use crate::http::error::{ApiError, ErrorCode};
+use crate::state::AppState;
+
+/// How long readiness waits for the database.
+const READY_TIMEOUT: Duration = Duration::from_secs(3);
+
+/// Liveness: always 200 while the process serves HTTP.
+pub async fn health() -> HttpResponse {
+    HttpResponse::Ok().json(json!({"status": "ok"}))
+}
+
+/// Readiness: 200 when the database answers within three seconds, else 503.
+pub async fn ready(state: Data<AppState>) -> HttpResponse {
+    match tokio::time::timeout(READY_TIMEOUT, database::ping(&state.db)).await {
+        Ok(Ok(())) => HttpResponse::Ok().json(json!({"status": "ready"})),
+        Ok(Err(error)) => {
+            tracing::warn!(%error, "readiness: database ping failed");
+            unavailable()
+        }
+        Err(_) => {
+            tracing::warn!("readiness: database ping timed out");
+            unavailable()
+        }
+    }
+}
+
+fn unavailable() -> HttpResponse {
+    ApiError::new(
+        ErrorCode::ServiceUnavailable,
+        "the database is not reachable",
+    )
+    .error_response()
+}

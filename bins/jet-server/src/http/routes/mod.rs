@@ -1,0 +1,5 @@
+//! Route handlers, one module per resource. Handlers translate between the wire (camelCase JSON,
+//! the envelope) and domain crates; business rules live in the domain crates.
+
+pub mod auth;
+pub mod health;

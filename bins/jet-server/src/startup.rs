@@ -1,0 +1,277 @@
+//! Building and running the server, in the order the product requires:
+//! settings → (tracing, in `main`) → data directory and keys → database migrate and connect →
+//! identity → background workers → HTTP.
+//!
+//! On SIGINT or SIGTERM actix stops accepting connections and gives in-flight requests up to
+//! `JET_SHUTDOWN_TIMEOUT_SECS` to finish; then the workers are stopped and [`Application::run_until_stopped`]
+//! returns, so the process exits 0.
+
+use std::net::TcpListener;
+use std::path::Path;
+use std::sync::Arc;
+use std::time::Duration;
+
+use actix_web::dev::{Server, ServerHandle};
+use actix_web::middleware::from_fn;
+use actix_web::web::{self, Data, ServiceConfig};
+use actix_web::{App, HttpServer};
+use database::DatabaseConfig;
+use identity::{JwksHttpSource, KeySource, LocalSigningKey, TokenVerifier, VerifierConfig};
+use ring::rand::SecureRandom;
+
+use crate::http::middleware::{
+    access_log, body_limit, cors, rate_limit, request_id, security_headers,
+};
+use crate::settings::{EncryptionKey, IdentitySettings, Settings};
+use crate::state::{AppState, EdgeConfig};
+use crate::workers::Workers;
+
+/// The encryption key file in the data directory (embedded default only).
+pub const ENCRYPTION_KEY_FILE: &str = "encryption.key";
+
+/// Extra routes registered by an embedder or a test.
+pub type RouteHook = Arc<dyn Fn(&mut ServiceConfig) + Send + Sync>;
+
+/// What a test or an embedder may replace. `Default` is what `main` uses.
+#[derive(Clone)]
+pub struct Overrides {
+    /// Where Firebase signing keys come from (tests sign their own).
+    pub key_source: Option<Arc<dyn KeySource>>,
+    /// Additional routes.
+    pub extra_routes: Option<RouteHook>,
+    /// Let actix handle SIGINT/SIGTERM (off in tests, which run many servers per process).
+    pub handle_signals: bool,
+    /// HTTP worker threads; `None` uses one per core.
+    pub http_workers: Option<usize>,
+}
+
+impl Default for Overrides {
+    fn default() -> Self {
+        Overrides {
+            key_source: None,
+            extra_routes: None,
+            handle_signals: true,
+            http_workers: None,
+        }
+    }
+}
+
+impl std::fmt::Debug for Overrides {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Overrides")
+            .field("key_source", &self.key_source)
+            .field("extra_routes", &self.extra_routes.is_some())
+            .field("handle_signals", &self.handle_signals)
+            .finish()
+    }
+}
+
+/// Why the server could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum StartupError {
+    /// The data directory cannot be created.
+    #[error("data directory {path}: {source}")]
+    DataDir {
+        /// The directory.
+        path: std::path::PathBuf,
+        /// The cause.
+        #[source]
+        source: std::io::Error,
+    },
+    /// The encryption key file cannot be read or created, or is invalid.
+    #[error("encryption key: {0}")]
+    EncryptionKey(String),
+    /// The database cannot be reached or migrated.
+    #[error(transparent)]
+    Database(#[from] database::Error),
+    /// The identity provider cannot be set up.
+    #[error("identity: {0}")]
+    Identity(String),
+    /// The listen address cannot be bound.
+    #[error("cannot listen on {address}: {source}")]
+    Bind {
+        /// host:port
+        address: String,
+        /// The cause.
+        #[source]
+        source: std::io::Error,
+    },
+}
+
+/// A built server, bound to its port, not yet running.
+pub struct Application {
+    port: u16,
+    server: Server,
+    workers: Workers,
+}
+
+impl std::fmt::Debug for Application {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Application")
+            .field("port", &self.port)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Application {
+    /// Prepares everything and binds the listener.
+    pub async fn build(settings: Settings, overrides: Overrides) -> Result<Self, StartupError> {
+        std::fs::create_dir_all(&settings.data_dir).map_err(|source| StartupError::DataDir {
+            path: settings.data_dir.clone(),
+            source,
+        })?;
+        let encryption_key = match &settings.encryption_key {
+            Some(key) => key.clone(),
+            None => load_or_create_encryption_key(&settings.data_dir)?,
+        };
+
+        let database = DatabaseConfig {
+            max_connections: settings.database_max_connections,
+            ..DatabaseConfig::new(&settings.database_url)
+        };
+        database::migrate(&database).await?;
+        let db = database::connect(&database).await?;
+
+        let verifier = Arc::new(build_verifier(&settings, &overrides)?);
+
+        let limits = Arc::new(rate_limit::RateLimits::new(&settings.rate_limits));
+        let mut workers = Workers::new();
+        let gc_limits = Arc::clone(&limits);
+        workers.spawn_periodic("rate-limit-gc", Duration::from_secs(60), move || {
+            gc_limits.forget_idle()
+        });
+
+        let state = Data::new(AppState {
+            db,
+            verifier,
+            edge: EdgeConfig {
+                body_limit: settings.body_limit,
+                cors: cors::CorsPolicy::new(settings.cors_allowed_origins.clone()),
+                trust_forwarded_for: settings.rate_limits.trust_forwarded_for,
+            },
+            limits,
+            encryption_key,
+        });
+
+        let address = format!("{}:{}", settings.host, settings.port);
+        let listener = TcpListener::bind(&address).map_err(|source| StartupError::Bind {
+            address: address.clone(),
+            source,
+        })?;
+        let port = listener
+            .local_addr()
+            .map_err(|source| StartupError::Bind {
+                address: address.clone(),
+                source,
+            })?
+            .port();
+
+        let extra_routes = overrides.extra_routes.clone();
+        let mut server = HttpServer::new(move || {
+            App::new()
+                .app_data(state.clone())
+                .wrap(from_fn(body_limit::check))
+                .wrap(from_fn(rate_limit::per_ip))
+                .wrap(from_fn(cors::apply))
+                .wrap(security_headers::headers())
+                .wrap(from_fn(access_log::log))
+                .wrap(from_fn(request_id::assign))
+                .configure(crate::http::configure)
+                .configure(|cfg| {
+                    if let Some(extra) = &extra_routes {
+                        extra(cfg);
+                    }
+                })
+                .default_service(web::to(crate::http::not_found))
+        })
+        .shutdown_timeout(settings.shutdown_timeout.as_secs())
+        .listen(listener)
+        .map_err(|source| StartupError::Bind { address, source })?;
+        if let Some(count) = overrides.http_workers {
+            server = server.workers(count);
+        }
+        if !overrides.handle_signals {
+            server = server.disable_signals();
+        }
+
+        Ok(Application {
+            port,
+            server: server.run(),
+            workers,
+        })
+    }
+
+    /// The bound port (useful with `PORT=0`).
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
+    /// A handle to stop the server.
+    pub fn handle(&self) -> ServerHandle {
+        self.server.handle()
+    }
+
+    /// Serves until stopped (signal or handle), then stops the workers.
+    pub async fn run_until_stopped(self) -> std::io::Result<()> {
+        let outcome = self.server.await;
+        self.workers.stop().await;
+        tracing::info!("server stopped");
+        outcome
+    }
+}
+
+fn build_verifier(
+    settings: &Settings,
+    overrides: &Overrides,
+) -> Result<TokenVerifier, StartupError> {
+    let config = VerifierConfig {
+        clock_skew: settings.clock_skew,
+        ..VerifierConfig::default()
+    };
+    match &settings.identity {
+        IdentitySettings::Firebase {
+            project_id,
+            jwks_url,
+        } => {
+            let source: Arc<dyn KeySource> = match &overrides.key_source {
+                Some(source) => Arc::clone(source),
+                None => {
+                    Arc::new(JwksHttpSource::new(jwks_url.clone()).map_err(StartupError::Identity)?)
+                }
+            };
+            tracing::info!(project_id, "identity: Firebase ID tokens");
+            Ok(TokenVerifier::firebase(project_id, source, &config))
+        }
+        IdentitySettings::Local => {
+            let key = LocalSigningKey::load_or_create(&settings.data_dir)
+                .map_err(|e| StartupError::Identity(e.to_string()))?;
+            tracing::warn!(
+                key_file = %LocalSigningKey::path_in(&settings.data_dir).display(),
+                "local identity mode: not for production. Tokens signed by the data directory's key \
+                 are trusted; mint one with `cargo xtask token --email you@example.com`"
+            );
+            Ok(TokenVerifier::local(&key, &config))
+        }
+    }
+}
+
+fn load_or_create_encryption_key(data_dir: &Path) -> Result<EncryptionKey, StartupError> {
+    let path = data_dir.join(ENCRYPTION_KEY_FILE);
+    let text = keyfile::load_or_create(&path, || {
+        let mut key = [0u8; 32];
+        ring::rand::SystemRandom::new()
+            .fill(&mut key)
+            .map_err(|_| std::io::Error::other("the system random source failed"))?;
+        Ok(EncryptionKey(key).to_base64().into_bytes())
+    })
+    .map_err(|e| StartupError::EncryptionKey(format!("{}: {e}", path.display())))?;
+    std::str::from_utf8(&text)
+        .ok()
+        .and_then(EncryptionKey::from_base64)
+        .ok_or_else(|| {
+            StartupError::EncryptionKey(format!(
+                "{} does not hold 32 bytes of base64",
+                path.display()
+            ))
+        })
+}

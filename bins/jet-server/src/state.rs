@@ -1,0 +1,39 @@
+//! What every request handler can reach: the database, the token verifier, the edge policy.
+//!
+//! Built once by `startup` and shared through `web::Data` (an `Arc`) across actix's worker
+//! threads. Nothing in here is mutable except the rate limiters' internal counters.
+
+use std::sync::Arc;
+
+use identity::TokenVerifier;
+use sea_orm::DatabaseConnection;
+
+use crate::http::middleware::cors::CorsPolicy;
+use crate::http::middleware::rate_limit::RateLimits;
+use crate::settings::EncryptionKey;
+
+/// Request-independent settings of the HTTP edge.
+#[derive(Debug)]
+pub struct EdgeConfig {
+    /// Largest accepted request body, in bytes.
+    pub body_limit: usize,
+    /// The CORS allow-list.
+    pub cors: CorsPolicy,
+    /// Whether `X-Forwarded-For` names the client.
+    pub trust_forwarded_for: bool,
+}
+
+/// Shared application state.
+#[derive(Debug)]
+pub struct AppState {
+    /// The platform database pool.
+    pub db: DatabaseConnection,
+    /// Verifies ID tokens.
+    pub verifier: Arc<TokenVerifier>,
+    /// Edge policy.
+    pub edge: EdgeConfig,
+    /// Per-IP and per-principal request limits.
+    pub limits: Arc<RateLimits>,
+    /// Encrypts datasource secrets (used by the datasources module).
+    pub encryption_key: EncryptionKey,
+}

@@ -1,0 +1,136 @@
+//! `TestApp`: the real server on a free port with a fresh database, and request helpers.
+//!
+//! Test apps trust Firebase-style tokens signed by the committed test key, and carry two extra
+//! routes that production does not have: `/__test/panic` (a handler that panics) and
+//! `/__test/echo` (a JSON body round-trip through the real `ValidJson` extractor).
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use actix_web::HttpResponse;
+use actix_web::web::{self, ServiceConfig};
+use identity::{KeySet, StaticKeySource};
+use jet_server::http::json::ValidJson;
+use jet_server::http::resource;
+use jet_server::settings::{IdentitySettings, RateLimitSettings, Settings};
+use jet_server::startup::{Application, Overrides};
+use serde::{Deserialize, Serialize};
+use test_support::tokens::{self, PROJECT_ID, TestKey};
+use test_support::{Backend, TestDatabase};
+
+pub struct TestApp {
+    pub address: String,
+    pub client: reqwest::Client,
+    pub database: TestDatabase,
+}
+
+#[derive(Debug, Deserialize, Serialize)]
+pub struct EchoBody {
+    pub name: String,
+    pub age: u32,
+    pub profile: Profile,
+}
+
+#[derive(Debug, Deserialize, Serialize)]
+pub struct Profile {
+    pub nickname: String,
+}
+
+fn test_routes(cfg: &mut ServiceConfig) {
+    cfg.service(resource("/__test/panic").route(web::get().to(|| async {
+        if std::hint::black_box(true) {
+            panic!("secret internal detail: db password is hunter2");
+        }
+        HttpResponse::Ok().finish()
+    })))
+    .service(resource("/__test/echo").route(
+        web::post().to(|body: ValidJson<EchoBody>| async move { HttpResponse::Ok().json(body.0) }),
+    ));
+}
+
+pub fn test_settings(database: &TestDatabase) -> Settings {
+    let mut settings = Settings::load(&|_| None).unwrap();
+    settings.port = 0;
+    settings.data_dir = database.dir.path().join("data");
+    settings.database_url = database.url.clone();
+    settings.identity = IdentitySettings::Firebase {
+        project_id: PROJECT_ID.into(),
+        jwks_url: "http://127.0.0.1:9/unused".into(),
+    };
+    settings.rate_limits = RateLimitSettings {
+        per_ip_per_minute: 0,
+        per_principal_per_minute: 0,
+        trust_forwarded_for: false,
+    };
+    settings.shutdown_timeout = Duration::from_secs(1);
+    settings
+}
+
+pub fn test_overrides() -> Overrides {
+    let jwks = TestKey::primary().jwks().to_string();
+    let keys = KeySet::from_jwks(jwks.as_bytes(), Duration::from_secs(3600)).unwrap();
+    Overrides {
+        key_source: Some(Arc::new(StaticKeySource(keys))),
+        extra_routes: Some(Arc::new(test_routes)),
+        handle_signals: false,
+        http_workers: Some(1),
+    }
+}
+
+impl TestApp {
+    /// The app on `backend` with test settings, or `None` when that backend is not configured.
+    pub async fn spawn(backend: Backend) -> Option<Self> {
+        Self::spawn_with(backend, |_| {}).await
+    }
+
+    /// As [`spawn`], with the settings adjusted first.
+    pub async fn spawn_with(backend: Backend, adjust: impl FnOnce(&mut Settings)) -> Option<Self> {
+        let database = TestDatabase::new(backend).await?;
+        let mut settings = test_settings(&database);
+        adjust(&mut settings);
+        Some(Self::start(database, settings).await)
+    }
+
+    pub async fn start(database: TestDatabase, settings: Settings) -> Self {
+        let app = Application::build(settings, test_overrides())
+            .await
+            .unwrap();
+        let address = format!("http://127.0.0.1:{}", app.port());
+        // Dropping the test's runtime drops this task, which stops the server and its workers.
+        tokio::spawn(app.run_until_stopped());
+        TestApp {
+            address,
+            client: test_support::http::client(),
+            database,
+        }
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.address)
+    }
+
+    pub fn get(&self, path: &str) -> reqwest::RequestBuilder {
+        self.client.get(self.url(path))
+    }
+
+    pub fn post(&self, path: &str) -> reqwest::RequestBuilder {
+        self.client.post(self.url(path))
+    }
+
+    /// A valid token for a Firebase user.
+    pub fn token_for(&self, subject: &str, email: &str) -> String {
+        TestKey::primary().firebase_token(subject, email, tokens::now())
+    }
+}
+
+/// The JSON body of a response, with its status.
+pub async fn json(response: reqwest::Response) -> (u16, serde_json::Value) {
+    let status = response.status().as_u16();
+    let body = response.json().await.unwrap_or(serde_json::Value::Null);
+    (status, body)
+}
+
+/// The `error.code` of an envelope.
+pub fn code(body: &serde_json::Value) -> &str {
+    body["error"]["code"].as_str().unwrap_or("<no code>")
+}
