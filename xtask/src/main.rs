@@ -6,10 +6,12 @@
 //! cargo xtask token --email E [--name N] [--data-dir D] [--ttl-hours H]
 //! cargo xtask db up|down|status|fresh     migrations against DATABASE_URL (default: embedded)
 //! cargo xtask tidy                        fmt check, clippy -D warnings, architecture tests
+//! cargo xtask bench sandbox               sandbox cold run vs. isolated-vm, same run
 //! ```
 #![allow(clippy::print_stdout)] // printing is this program's job
 
 mod args;
+mod bench;
 mod db;
 mod postgres;
 mod run;
@@ -31,6 +33,7 @@ fn main() -> ExitCode {
         "token" => token::run(&rest),
         "db" => db::run(&rest),
         "tidy" => tidy(),
+        "bench" => bench::run(&rest),
         "help" | "--help" | "-h" => {
             print_usage();
             Ok(())
@@ -73,6 +76,7 @@ fn print_usage() {
          token --email E [--name N] [--data-dir D] [--ttl-hours H]\n\
          \x20                             print a local-identity token for E\n\
          db up|down|status|fresh       run migrations against DATABASE_URL (default: the embedded database)\n\
-         tidy                          fmt check, clippy -D warnings, architecture tests"
+         tidy                          fmt check, clippy -D warnings, architecture tests\n\
+         bench sandbox                 sandbox cold run vs. the original's isolated-vm, same run"
     );
 }

@@ -1,0 +1,101 @@
+//! `cargo xtask bench sandbox`: our cold run against the original's sandbox, in the same run.
+//!
+//! Runs the criterion benchmark `crates/sandbox/benches/cold_run.rs`, then the same scripts on
+//! Node with isolated-vm (`bench/isolated-vm/bench.mjs`, a new isolate per run, as the original
+//! did), and prints medians, p99s and the ratio.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use anyhow::{Context, Result, bail};
+use serde_json::Value;
+
+use crate::run;
+
+const CASES: &[&str] = &["return_ctx_a_plus_1", "ctx_10kb"];
+
+/// Runs the named benchmark suite.
+pub fn run(raw: &[String]) -> Result<()> {
+    match raw.first().map(String::as_str) {
+        Some("sandbox") => sandbox(),
+        _ => bail!("usage: cargo xtask bench sandbox"),
+    }
+}
+
+fn workspace_root() -> Result<PathBuf> {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .map(Path::to_path_buf)
+        .context("xtask has no parent directory")
+}
+
+fn sandbox() -> Result<()> {
+    let root = workspace_root()?;
+    run::cargo(
+        &["bench", "--package", "sandbox", "--bench", "cold_run"],
+        &[],
+        &[],
+    )?;
+    let ours: Vec<f64> = CASES
+        .iter()
+        .map(|case| criterion_median_ms(&root, case))
+        .collect::<Result<_>>()?;
+
+    let baseline_dir = root.join("bench/isolated-vm");
+    if !baseline_dir.join("node_modules/isolated-vm").exists() {
+        let status = Command::new("npm")
+            .args(["install", "--no-audit", "--no-fund"])
+            .current_dir(&baseline_dir)
+            .status()
+            .context("npm is needed for the isolated-vm baseline")?;
+        if !status.success() {
+            bail!("npm install failed in {}", baseline_dir.display());
+        }
+    }
+    let output = Command::new("node")
+        .arg("bench.mjs")
+        .current_dir(&baseline_dir)
+        .output()
+        .context("node is needed for the isolated-vm baseline")?;
+    if !output.status.success() {
+        bail!(
+            "the isolated-vm baseline failed: {}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+    }
+    let baseline: Vec<Value> = String::from_utf8_lossy(&output.stdout)
+        .lines()
+        .map(serde_json::from_str)
+        .collect::<Result<_, _>>()?;
+
+    println!("\ncold run, median (same machine, same run)");
+    println!(
+        "{:<22} {:>14} {:>22} {:>8}",
+        "case", "sandbox (ms)", "isolated-vm (ms)", "ratio"
+    );
+    for (case, ours_ms) in CASES.iter().zip(ours) {
+        let theirs = baseline
+            .iter()
+            .find(|v| v["name"] == *case)
+            .and_then(|v| v["median_ms"].as_f64())
+            .with_context(|| format!("the baseline printed no {case}"))?;
+        println!(
+            "{case:<22} {ours_ms:>14.4} {theirs:>22.4} {:>7.1}x",
+            theirs / ours_ms
+        );
+    }
+    Ok(())
+}
+
+fn criterion_median_ms(root: &Path, case: &str) -> Result<f64> {
+    let path = root.join(format!(
+        "target/criterion/sandbox/{case}/new/estimates.json"
+    ));
+    let text = std::fs::read_to_string(&path)
+        .with_context(|| format!("criterion wrote no {}", path.display()))?;
+    let estimates: Value = serde_json::from_str(&text)?;
+    estimates["median"]["point_estimate"]
+        .as_f64()
+        .map(|ns| ns / 1e6)
+        .with_context(|| format!("no median in {}", path.display()))
+}
