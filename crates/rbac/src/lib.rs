@@ -1,0 +1,17 @@
+//! Role-based access control: the permission catalog, the built-in roles, and the policy check.
+//!
+//! This crate decides; it does not load. Callers gather a subject's [`Grants`] in a tenant
+//! (from its roles, asset grants and API-key roles) and call [`authorize`] or
+//! [`authorize_execution`], which answer with a [`Permit`] — the only proof of a passed check,
+//! constructible only here — or a [`Denied`] naming the missing permission.
+//!
+//! So far: [`catalog`] (SYSTEM.md §2), [`builtin`] (Admin, Editor, Viewer), [`policy`] (the rules,
+//! including delegated execution). Storage of roles, grants and API keys comes next.
+
+pub mod builtin;
+pub mod catalog;
+pub mod policy;
+
+pub use builtin::BuiltinRole;
+pub use catalog::{Action, Permission, Resource, UnknownPermission};
+pub use policy::{Denied, Grants, Permit, Subject, Target, authorize, authorize_execution};
