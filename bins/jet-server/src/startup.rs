@@ -1,6 +1,6 @@
 //! Building and running the server, in the order the product requires:
 //! settings → (tracing, in `main`) → data directory and keys → database migrate and connect →
-//! identity → background workers → HTTP.
+//! permission catalog sync → identity → background workers → HTTP.
 //!
 //! On SIGINT or SIGTERM actix stops accepting connections and gives in-flight requests up to
 //! `JET_SHUTDOWN_TIMEOUT_SECS` to finish; then the workers are stopped and [`Application::run_until_stopped`]
@@ -84,6 +84,9 @@ pub enum StartupError {
     /// The database cannot be reached or migrated.
     #[error(transparent)]
     Database(#[from] database::Error),
+    /// The permission catalog cannot be written.
+    #[error("permission catalog: {0}")]
+    Catalog(String),
     /// The identity provider cannot be set up.
     #[error("identity: {0}")]
     Identity(String),
@@ -131,6 +134,9 @@ impl Application {
         };
         database::migrate(&database).await?;
         let db = database::connect(&database).await?;
+        rbac::store::sync_catalog(&db)
+            .await
+            .map_err(|e| StartupError::Catalog(e.to_string()))?;
 
         let verifier = Arc::new(build_verifier(&settings, &overrides)?);
 

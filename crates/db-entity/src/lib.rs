@@ -3,4 +3,12 @@
 //! One module per table, mirroring the `migrations` crate. Domain crates use these to query; the
 //! server never touches them directly and never serializes them to the wire.
 
+pub mod permissions;
+pub mod role_asset_grants;
+pub mod role_permissions;
+pub mod roles;
+pub mod tenant_member_roles;
+pub mod tenant_members;
+pub mod tenants;
+pub mod user_tenant_configs;
 pub mod users;

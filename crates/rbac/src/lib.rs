@@ -6,11 +6,13 @@
 //! constructible only here — or a [`Denied`] naming the missing permission.
 //!
 //! So far: [`catalog`] (SYSTEM.md §2), [`builtin`] (Admin, Editor, Viewer), [`policy`] (the rules,
-//! including delegated execution). Storage of roles, grants and API keys comes next.
+//! including delegated execution), [`store`] (the catalog table, built-in roles, loading grants).
+//! Role and API-key management comes next.
 
 pub mod builtin;
 pub mod catalog;
 pub mod policy;
+pub mod store;
 
 pub use builtin::BuiltinRole;
 pub use catalog::{Action, Permission, Resource, UnknownPermission};

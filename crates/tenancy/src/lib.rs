@@ -4,9 +4,11 @@
 //! (through `db-entity`) but nothing about HTTP: callers hand it plain values and get domain
 //! types back.
 //!
-//! So far: [`users`], the user rows synced from verified identities.
+//! So far: [`users`] (rows synced from verified identities) and [`tenants`] (creation with the
+//! creator as admin, membership lookup, the caller's tenants).
 
 pub mod error;
+pub mod tenants;
 pub mod users;
 
 pub use error::Error;

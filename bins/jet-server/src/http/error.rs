@@ -211,7 +211,32 @@ impl From<tenancy::Error> for ApiError {
             tenancy::Error::UserDisabled => {
                 ApiError::new(ErrorCode::UserDisabled, "this user has been disabled")
             }
-            error @ tenancy::Error::Database(_) => ApiError::internal(&error),
+            tenancy::Error::Invalid { field, message } => {
+                ApiError::new(ErrorCode::ValidationError, format!("{field}: {message}"))
+                    .with_detail("field", field)
+            }
+            error @ (tenancy::Error::Database(_) | tenancy::Error::Rbac(_)) => {
+                ApiError::internal(&error)
+            }
+        }
+    }
+}
+
+impl From<rbac::Denied> for ApiError {
+    fn from(denied: rbac::Denied) -> Self {
+        let required = denied.required.to_string();
+        ApiError::new(
+            ErrorCode::PermissionDenied,
+            format!("this requires the permission {required}"),
+        )
+        .with_detail("required", required)
+    }
+}
+
+impl From<rbac::store::StoreError> for ApiError {
+    fn from(error: rbac::store::StoreError) -> Self {
+        match error {
+            error @ rbac::store::StoreError::Database(_) => ApiError::internal(&error),
         }
     }
 }

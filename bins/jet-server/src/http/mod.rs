@@ -9,23 +9,107 @@ pub mod error;
 pub mod json;
 pub mod middleware;
 pub mod routes;
+pub mod tenant_member;
 
+use actix_web::http::Method;
 use actix_web::web::{self, ServiceConfig};
 use actix_web::{HttpResponse, ResponseError};
 
 use crate::http::error::{ApiError, ErrorCode};
 
-/// Registers the routes and the path/query error handlers.
+/// One route: method, path, the permission its handler requires (for tenant routes), and how to
+/// build it. [`ROUTES`] is the single list the server registers and the isolation matrix test
+/// walks, so a new tenant route cannot escape the matrix.
+#[derive(Clone)]
+pub struct RouteSpec {
+    /// HTTP method.
+    pub method: Method,
+    /// Path pattern.
+    pub path: &'static str,
+    /// For routes under `/api/v1/tenants/{tenantID}/`: the permission a member must hold.
+    pub required: Option<&'static str>,
+    /// Builds the actix route.
+    pub route: fn() -> actix_web::Route,
+}
+
+impl std::fmt::Debug for RouteSpec {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{} {}", self.method, self.path)
+    }
+}
+
+/// Prefix of every tenant-scoped route.
+pub const TENANT_SCOPE: &str = "/api/v1/tenants/{tenantID}";
+
+/// Every route of the server.
+pub const ROUTES: &[RouteSpec] = &[
+    RouteSpec {
+        method: Method::GET,
+        path: "/health",
+        required: None,
+        route: || web::get().to(routes::health::health),
+    },
+    RouteSpec {
+        method: Method::GET,
+        path: "/ready",
+        required: None,
+        route: || web::get().to(routes::health::ready),
+    },
+    RouteSpec {
+        method: Method::GET,
+        path: "/api/v1/auth",
+        required: None,
+        route: || web::get().to(routes::auth::me),
+    },
+    RouteSpec {
+        method: Method::GET,
+        path: "/api/v1/tenants",
+        required: None,
+        route: || web::get().to(routes::tenants::list),
+    },
+    RouteSpec {
+        method: Method::POST,
+        path: "/api/v1/tenants",
+        required: None,
+        route: || web::post().to(routes::tenants::create),
+    },
+    RouteSpec {
+        method: Method::GET,
+        path: "/api/v1/tenants/{tenantID}",
+        required: Some("tenant:read"),
+        route: || web::get().to(routes::tenants::read),
+    },
+    RouteSpec {
+        method: Method::GET,
+        path: "/api/v1/tenants/{tenantID}/roles/permissions",
+        required: Some("permission:list"),
+        route: || web::get().to(routes::roles::permissions),
+    },
+];
+
+/// Registers [`ROUTES`] (grouped into one resource per path) and the path/query error handlers.
 pub fn configure(cfg: &mut ServiceConfig) {
     cfg.app_data(web::PathConfig::default().error_handler(|error, _| {
         ApiError::new(ErrorCode::ValidationError, format!("path: {error}")).into()
     }))
     .app_data(web::QueryConfig::default().error_handler(|error, _| {
         ApiError::new(ErrorCode::ValidationError, format!("query: {error}")).into()
-    }))
-    .service(resource("/health").route(web::get().to(routes::health::health)))
-    .service(resource("/ready").route(web::get().to(routes::health::ready)))
-    .service(resource("/api/v1/auth").route(web::get().to(routes::auth::me)));
+    }));
+    let mut paths: Vec<&'static str> = Vec::new();
+    for spec in ROUTES {
+        if !paths.contains(&spec.path) {
+            paths.push(spec.path);
+        }
+    }
+    for path in paths {
+        let resource = ROUTES
+            .iter()
+            .filter(|spec| spec.path == path)
+            .fold(resource(path), |resource, spec| {
+                resource.route((spec.route)())
+            });
+        cfg.service(resource);
+    }
 }
 
 /// Every route is registered through this: unknown methods answer 405 in the envelope, and a

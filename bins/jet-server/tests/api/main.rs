@@ -4,9 +4,12 @@
 
 mod helpers;
 
+mod isolation;
+
 mod auth;
 mod cors;
 mod envelope;
 mod health;
 mod rate_limit;
 mod startup;
+mod tenants;

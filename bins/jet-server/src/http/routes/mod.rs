@@ -3,3 +3,5 @@
 
 pub mod auth;
 pub mod health;
+pub mod roles;
+pub mod tenants;

@@ -1,0 +1,94 @@
+//! `/api/v1/tenants`: the caller's tenants, creating one, reading one.
+
+use actix_web::HttpResponse;
+use actix_web::web::Data;
+use chrono::{DateTime, Utc};
+use rbac::{Action, Permission, Resource};
+use serde::{Deserialize, Serialize};
+use tenancy::tenants::{Membership, NewTenant};
+use uuid::Uuid;
+
+use crate::http::auth::Caller;
+use crate::http::envelope::ok;
+use crate::http::error::ApiError;
+use crate::http::json::ValidJson;
+use crate::http::tenant_member::TenantMember;
+use crate::state::AppState;
+
+/// A tenant as the API shows it to a member (field names as in the original API).
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct TenantView {
+    #[serde(rename = "tenantID")]
+    tenant_id: Uuid,
+    tenant_title: String,
+    #[serde(rename = "tenantLogoURL")]
+    tenant_logo_url: Option<String>,
+    #[serde(rename = "creatorID")]
+    creator_id: Option<Uuid>,
+    is_disabled: bool,
+    disabled_at: Option<DateTime<Utc>>,
+    disable_reason: Option<String>,
+    /// The caller's primary relationship: `ADMIN` or `MEMBER`.
+    role: &'static str,
+    created_at: DateTime<Utc>,
+    updated_at: DateTime<Utc>,
+}
+
+impl From<Membership> for TenantView {
+    fn from(membership: Membership) -> Self {
+        let tenant = membership.tenant;
+        TenantView {
+            tenant_id: tenant.id,
+            tenant_title: tenant.title,
+            tenant_logo_url: tenant.logo_url,
+            creator_id: tenant.creator_user_id,
+            is_disabled: tenant.is_disabled,
+            disabled_at: tenant.disabled_at,
+            disable_reason: tenant.disable_reason,
+            role: membership.relationship.as_str(),
+            created_at: tenant.created_at,
+            updated_at: tenant.updated_at,
+        }
+    }
+}
+
+/// `POST /api/v1/tenants` body.
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct CreateTenant {
+    tenant_title: String,
+    #[serde(rename = "tenantLogoURL", default)]
+    tenant_logo_url: Option<String>,
+}
+
+/// `GET /api/v1/tenants`: the tenants the caller belongs to.
+pub async fn list(caller: Caller, state: Data<AppState>) -> Result<HttpResponse, ApiError> {
+    let memberships = tenancy::tenants::list_for_user(&state.db, caller.user.id).await?;
+    let views: Vec<TenantView> = memberships.into_iter().map(TenantView::from).collect();
+    Ok(ok(views))
+}
+
+/// `POST /api/v1/tenants`: creates a tenant; the caller becomes its admin.
+pub async fn create(
+    caller: Caller,
+    state: Data<AppState>,
+    body: ValidJson<CreateTenant>,
+) -> Result<HttpResponse, ApiError> {
+    let body = body.0;
+    let new = NewTenant {
+        title: body.tenant_title,
+        logo_url: body.tenant_logo_url,
+    };
+    let membership = tenancy::tenants::create(&state.db, caller.user.id, new, Utc::now()).await?;
+    Ok(HttpResponse::Created().json(serde_json::json!({ "data": TenantView::from(membership) })))
+}
+
+/// `GET /api/v1/tenants/{tenantID}`.
+pub async fn read(member: TenantMember) -> Result<HttpResponse, ApiError> {
+    member.permit(Permission {
+        resource: Resource::Tenant,
+        action: Action::Read,
+    })?;
+    Ok(ok(TenantView::from(member.membership)))
+}

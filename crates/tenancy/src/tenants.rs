@@ -1,0 +1,265 @@
+//! Tenants and the caller's membership in them.
+//!
+//! Creating a tenant is one transaction: the tenant, its built-in roles (Admin, Editor, Viewer),
+//! the creator's `ADMIN` membership holding the Admin role, and the creator's empty preferences.
+//! Either all of it exists or none of it (the original left the creator without rights).
+//!
+//! Lookups are always by tenant *and* member: [`membership`] answers `None` alike for a tenant
+//! that does not exist, one that was deleted, and one the user does not belong to, so callers
+//! cannot leak which is which.
+
+use chrono::{DateTime, Utc};
+use db_entity::{tenant_member_roles, tenant_members, tenants, user_tenant_configs};
+use sea_orm::{
+    ActiveValue::Set, ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder,
+    TransactionTrait,
+};
+use uuid::Uuid;
+
+use crate::Error;
+
+/// Longest tenant title.
+pub const MAX_TITLE_CHARS: usize = 200;
+
+/// The primary relationship of a member to a tenant.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Relationship {
+    /// Administers the tenant.
+    Admin,
+    /// An ordinary member; rights come from roles.
+    Member,
+}
+
+impl Relationship {
+    /// As stored and shown: `ADMIN` or `MEMBER`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Relationship::Admin => "ADMIN",
+            Relationship::Member => "MEMBER",
+        }
+    }
+
+    fn parse(text: &str) -> Self {
+        if text == "ADMIN" {
+            Relationship::Admin
+        } else {
+            Relationship::Member
+        }
+    }
+}
+
+/// A tenant.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Tenant {
+    /// Id.
+    pub id: Uuid,
+    /// Title.
+    pub title: String,
+    /// Logo URL.
+    pub logo_url: Option<String>,
+    /// Creator.
+    pub creator_user_id: Option<Uuid>,
+    /// Disabled flag.
+    pub is_disabled: bool,
+    /// When disabled.
+    pub disabled_at: Option<DateTime<Utc>>,
+    /// Why disabled.
+    pub disable_reason: Option<String>,
+    /// Creation time.
+    pub created_at: DateTime<Utc>,
+    /// Last change.
+    pub updated_at: DateTime<Utc>,
+}
+
+impl From<tenants::Model> for Tenant {
+    fn from(row: tenants::Model) -> Self {
+        Tenant {
+            id: row.id,
+            title: row.title,
+            logo_url: row.logo_url,
+            creator_user_id: row.creator_user_id,
+            is_disabled: row.is_disabled,
+            disabled_at: row.disabled_at,
+            disable_reason: row.disable_reason,
+            created_at: row.created_at,
+            updated_at: row.updated_at,
+        }
+    }
+}
+
+/// A user's active membership in a tenant.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Membership {
+    /// The tenant.
+    pub tenant: Tenant,
+    /// The membership row's id (roles hang off it).
+    pub member_id: Uuid,
+    /// The primary relationship.
+    pub relationship: Relationship,
+}
+
+/// What a new tenant needs.
+#[derive(Debug, Clone)]
+pub struct NewTenant {
+    /// Title (1–200 characters after trimming).
+    pub title: String,
+    /// Logo URL.
+    pub logo_url: Option<String>,
+}
+
+/// Creates a tenant with `creator` as its `ADMIN` holding the Admin role, atomically.
+pub async fn create(
+    db: &DatabaseConnection,
+    creator: Uuid,
+    new: NewTenant,
+    now: DateTime<Utc>,
+) -> Result<Membership, Error> {
+    let title = new.title.trim().to_string();
+    if title.is_empty() || title.chars().count() > MAX_TITLE_CHARS {
+        return Err(Error::Invalid {
+            field: "tenantTitle",
+            message: format!("must be 1 to {MAX_TITLE_CHARS} characters"),
+        });
+    }
+    let tenant_id = Uuid::now_v7();
+    let member_id = Uuid::now_v7();
+    let txn = db.begin().await?;
+    tenants::Entity::insert(tenants::ActiveModel {
+        id: Set(tenant_id),
+        title: Set(title),
+        logo_url: Set(new.logo_url.filter(|url| !url.trim().is_empty())),
+        creator_user_id: Set(Some(creator)),
+        created_by_api_key_id: Set(None),
+        is_disabled: Set(false),
+        disabled_at: Set(None),
+        disable_reason: Set(None),
+        metadata: Set(serde_json::json!({})),
+        created_at: Set(now),
+        updated_at: Set(now),
+        deleted_at: Set(None),
+    })
+    .exec_without_returning(&txn)
+    .await?;
+    let roles = rbac::store::create_builtin_roles(&txn, tenant_id, Some(creator), now).await?;
+    tenant_members::Entity::insert(tenant_members::ActiveModel {
+        id: Set(member_id),
+        tenant_id: Set(tenant_id),
+        user_id: Set(Some(creator)),
+        invited_email: Set(None),
+        relationship: Set(Relationship::Admin.as_str().to_string()),
+        status: Set("active".to_string()),
+        invited_by_user_id: Set(None),
+        created_at: Set(now),
+        updated_at: Set(now),
+    })
+    .exec_without_returning(&txn)
+    .await?;
+    tenant_member_roles::Entity::insert(tenant_member_roles::ActiveModel {
+        tenant_id: Set(tenant_id),
+        member_id: Set(member_id),
+        role_id: Set(roles.admin),
+    })
+    .exec_without_returning(&txn)
+    .await?;
+    user_tenant_configs::Entity::insert(user_tenant_configs::ActiveModel {
+        tenant_id: Set(tenant_id),
+        user_id: Set(creator),
+        config: Set(serde_json::json!({})),
+        updated_at: Set(now),
+    })
+    .exec_without_returning(&txn)
+    .await?;
+    txn.commit().await?;
+
+    let membership = membership(db, tenant_id, creator).await?;
+    membership.ok_or_else(|| {
+        Error::Database(sea_orm::DbErr::RecordNotFound(
+            "the tenant just created is not visible".into(),
+        ))
+    })
+}
+
+/// `user_id`'s active membership in `tenant_id`, if the tenant exists, is not deleted, and the
+/// user belongs to it.
+pub async fn membership(
+    db: &DatabaseConnection,
+    tenant_id: Uuid,
+    user_id: Uuid,
+) -> Result<Option<Membership>, Error> {
+    let Some(member) = tenant_members::Entity::find()
+        .filter(tenant_members::Column::TenantId.eq(tenant_id))
+        .filter(tenant_members::Column::UserId.eq(user_id))
+        .filter(tenant_members::Column::Status.eq("active"))
+        .one(db)
+        .await?
+    else {
+        return Ok(None);
+    };
+    let tenant = tenants::Entity::find_by_id(tenant_id)
+        .filter(tenants::Column::DeletedAt.is_null())
+        .one(db)
+        .await?;
+    Ok(tenant.map(|tenant| Membership {
+        tenant: tenant.into(),
+        member_id: member.id,
+        relationship: Relationship::parse(&member.relationship),
+    }))
+}
+
+/// The tenants `user_id` is an active member of, newest first.
+pub async fn list_for_user(
+    db: &DatabaseConnection,
+    user_id: Uuid,
+) -> Result<Vec<Membership>, Error> {
+    let members = tenant_members::Entity::find()
+        .filter(tenant_members::Column::UserId.eq(user_id))
+        .filter(tenant_members::Column::Status.eq("active"))
+        .all(db)
+        .await?;
+    let ids: Vec<Uuid> = members.iter().map(|m| m.tenant_id).collect();
+    let rows = tenants::Entity::find()
+        .filter(tenants::Column::Id.is_in(ids))
+        .filter(tenants::Column::DeletedAt.is_null())
+        .order_by_desc(tenants::Column::CreatedAt)
+        .all(db)
+        .await?;
+    Ok(rows
+        .into_iter()
+        .filter_map(|tenant| {
+            let member = members.iter().find(|m| m.tenant_id == tenant.id)?;
+            Some(Membership {
+                member_id: member.id,
+                relationship: Relationship::parse(&member.relationship),
+                tenant: tenant.into(),
+            })
+        })
+        .collect())
+}
+
+/// Adds `user_id` to `tenant_id` as an active member holding no roles yet.
+pub async fn add_member(
+    db: &DatabaseConnection,
+    tenant_id: Uuid,
+    user_id: Uuid,
+    relationship: Relationship,
+    now: DateTime<Utc>,
+) -> Result<Membership, Error> {
+    tenant_members::Entity::insert(tenant_members::ActiveModel {
+        id: Set(Uuid::now_v7()),
+        tenant_id: Set(tenant_id),
+        user_id: Set(Some(user_id)),
+        invited_email: Set(None),
+        relationship: Set(relationship.as_str().to_string()),
+        status: Set("active".to_string()),
+        invited_by_user_id: Set(None),
+        created_at: Set(now),
+        updated_at: Set(now),
+    })
+    .exec_without_returning(db)
+    .await?;
+    membership(db, tenant_id, user_id).await?.ok_or_else(|| {
+        Error::Database(sea_orm::DbErr::RecordNotFound(
+            "the tenant of the new member does not exist".into(),
+        ))
+    })
+}
