@@ -3,6 +3,8 @@
 //! One module per table, mirroring the `migrations` crate. Domain crates use these to query; the
 //! server never touches them directly and never serializes them to the wire.
 
+pub mod api_key_roles;
+pub mod api_keys;
 pub mod permissions;
 pub mod role_asset_grants;
 pub mod role_permissions;

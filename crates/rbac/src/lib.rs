@@ -9,6 +9,7 @@
 //! including delegated execution), [`store`] (the catalog table, built-in roles, loading grants).
 //! Role and API-key management comes next.
 
+pub mod api_keys;
 pub mod builtin;
 pub mod catalog;
 pub mod policy;

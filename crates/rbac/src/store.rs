@@ -8,7 +8,7 @@ use db_entity::{permissions, role_asset_grants, role_permissions, roles, tenant_
 use sea_orm::sea_query::OnConflict;
 use sea_orm::{
     ActiveValue::Set, ColumnTrait, Condition, ConnectionTrait, DbErr, EntityTrait, QueryFilter,
-    QuerySelect,
+    QueryOrder, QuerySelect,
 };
 use uuid::Uuid;
 
@@ -186,4 +186,68 @@ pub async fn grants_of_roles(
         }
     }
     Ok(grants)
+}
+
+/// A role with its permissions.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RoleInfo {
+    /// Id.
+    pub id: Uuid,
+    /// `None` for a global role.
+    pub tenant_id: Option<Uuid>,
+    /// Title.
+    pub title: String,
+    /// Description.
+    pub description: Option<String>,
+    /// The built-in role it is, if any.
+    pub builtin: Option<BuiltinRole>,
+    /// Type-wide permissions, sorted.
+    pub permissions: Vec<Permission>,
+    /// Creation time.
+    pub created_at: DateTime<Utc>,
+}
+
+/// The roles usable in `tenant_id` (its own and the global ones), by title.
+pub async fn list_roles(
+    db: &impl ConnectionTrait,
+    tenant_id: Uuid,
+) -> Result<Vec<RoleInfo>, StoreError> {
+    let rows = roles::Entity::find()
+        .filter(
+            Condition::any()
+                .add(roles::Column::TenantId.eq(tenant_id))
+                .add(roles::Column::TenantId.is_null()),
+        )
+        .order_by_asc(roles::Column::Title)
+        .all(db)
+        .await?;
+    let ids: Vec<Uuid> = rows.iter().map(|r| r.id).collect();
+    let pairs: Vec<(Uuid, String)> = role_permissions::Entity::find()
+        .select_only()
+        .column(role_permissions::Column::RoleId)
+        .column(role_permissions::Column::PermissionId)
+        .filter(role_permissions::Column::RoleId.is_in(ids))
+        .into_tuple()
+        .all(db)
+        .await?;
+    Ok(rows
+        .into_iter()
+        .map(|row| {
+            let mut permissions: Vec<Permission> = pairs
+                .iter()
+                .filter(|(role, _)| *role == row.id)
+                .filter_map(|(_, text)| text.parse().ok())
+                .collect();
+            permissions.sort();
+            RoleInfo {
+                id: row.id,
+                tenant_id: row.tenant_id,
+                title: row.title,
+                description: row.description,
+                builtin: row.builtin.as_deref().and_then(BuiltinRole::from_key),
+                permissions,
+                created_at: row.created_at,
+            }
+        })
+        .collect())
 }

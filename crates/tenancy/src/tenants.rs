@@ -263,3 +263,12 @@ pub async fn add_member(
         ))
     })
 }
+
+/// The tenant `tenant_id`, unless it does not exist or was deleted.
+pub async fn find(db: &DatabaseConnection, tenant_id: Uuid) -> Result<Option<Tenant>, Error> {
+    Ok(tenants::Entity::find_by_id(tenant_id)
+        .filter(tenants::Column::DeletedAt.is_null())
+        .one(db)
+        .await?
+        .map(Tenant::from))
+}

@@ -1,22 +1,33 @@
-//! `Caller`: the authenticated principal of a request, as an extractor.
+//! Authentication: who is calling, as extractors.
 //!
-//! A handler that takes `Caller` cannot run unauthenticated. The extractor parses the
-//! `Authorization` header, verifies the ID token, creates or refreshes the user row, records the
-//! principal for the access log, and applies the per-principal rate limit.
-//! API keys are recognised here and resolved by the RBAC module; until then they are refused.
+//! [`authenticate`] turns the `Authorization` header into a [`Principal`]: a user (ID token,
+//! created or refreshed on sight) or an API key (resolved by hash, enabled, not deleted). It
+//! records the principal for the access log and applies the per-principal rate limit.
+//! [`Caller`] is the extractor for routes only users may call (`/api/v1/auth`, the tenant list);
+//! tenant routes use `TenantMember`, which accepts both.
 
 use actix_web::http::header;
 use actix_web::web::Data;
 use actix_web::{FromRequest, HttpMessage, HttpRequest};
 use futures_util::future::LocalBoxFuture;
 use identity::Credentials;
+use rbac::api_keys::ResolvedKey;
 use tenancy::users::{SignedInUser, User, sync_signed_in_user};
 
 use crate::http::error::{ApiError, ErrorCode};
 use crate::http::middleware::access_log::PrincipalId;
 use crate::state::AppState;
 
-/// The authenticated caller.
+/// Who is calling.
+#[derive(Debug, Clone)]
+pub enum Principal {
+    /// A signed-in user.
+    User(User),
+    /// An API key, acting in its own tenant with its own roles.
+    ApiKey(ResolvedKey),
+}
+
+/// The authenticated user (routes that API keys may not call).
 #[derive(Debug, Clone)]
 pub struct Caller {
     /// The signed-in user.
@@ -29,11 +40,20 @@ impl FromRequest for Caller {
 
     fn from_request(req: &HttpRequest, _: &mut actix_web::dev::Payload) -> Self::Future {
         let req = req.clone();
-        Box::pin(async move { authenticate(&req).await })
+        Box::pin(async move {
+            match authenticate(&req).await? {
+                Principal::User(user) => Ok(Caller { user }),
+                Principal::ApiKey(_) => Err(ApiError::new(
+                    ErrorCode::PermissionDenied,
+                    "this route is for users; API keys act only on their tenant's routes",
+                )),
+            }
+        })
     }
 }
 
-async fn authenticate(req: &HttpRequest) -> Result<Caller, ApiError> {
+/// Authenticates the request.
+pub async fn authenticate(req: &HttpRequest) -> Result<Principal, ApiError> {
     let state = req
         .app_data::<Data<AppState>>()
         .ok_or_else(ApiError::server_error)?;
@@ -51,13 +71,17 @@ async fn authenticate(req: &HttpRequest) -> Result<Caller, ApiError> {
             )
         })?;
 
-    match Credentials::parse(header)? {
-        Credentials::ApiKey(_) => Err(ApiError::new(
-            ErrorCode::InvalidApiKey,
-            "the API key is invalid",
-        )),
+    let (principal, principal_id) = match Credentials::parse(header)? {
+        Credentials::ApiKey(raw) => {
+            let key = rbac::api_keys::resolve(&state.db, &raw, chrono::Utc::now())
+                .await?
+                .ok_or_else(|| ApiError::new(ErrorCode::InvalidApiKey, "the API key is invalid"))?;
+            let id = format!("apikey:{}", key.id);
+            (Principal::ApiKey(key), id)
+        }
         Credentials::IdToken(token) => {
-            let identity = state.verifier.verify(&token, unix_now()).await?;
+            let now = chrono::Utc::now();
+            let identity = state.verifier.verify(&token, now.timestamp()).await?;
             let signed_in = SignedInUser {
                 subject: identity.subject,
                 email: identity.email,
@@ -65,15 +89,13 @@ async fn authenticate(req: &HttpRequest) -> Result<Caller, ApiError> {
                 name: identity.name,
                 picture: identity.picture,
             };
-            let user = sync_signed_in_user(&state.db, &signed_in, chrono::Utc::now()).await?;
-            let principal = format!("user:{}", user.id);
-            req.extensions_mut().insert(PrincipalId(principal.clone()));
-            state.limits.check_principal(&principal)?;
-            Ok(Caller { user })
+            let user = sync_signed_in_user(&state.db, &signed_in, now).await?;
+            let id = format!("user:{}", user.id);
+            (Principal::User(user), id)
         }
-    }
-}
-
-fn unix_now() -> i64 {
-    chrono::Utc::now().timestamp()
+    };
+    req.extensions_mut()
+        .insert(PrincipalId(principal_id.clone()));
+    state.limits.check_principal(&principal_id)?;
+    Ok(principal)
 }

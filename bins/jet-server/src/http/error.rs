@@ -233,6 +233,26 @@ impl From<rbac::Denied> for ApiError {
     }
 }
 
+impl From<rbac::api_keys::ApiKeyError> for ApiError {
+    fn from(error: rbac::api_keys::ApiKeyError) -> Self {
+        use rbac::api_keys::ApiKeyError;
+        match error {
+            ApiKeyError::Invalid { field, message } => {
+                ApiError::new(ErrorCode::ValidationError, format!("{field}: {message}"))
+                    .with_detail("field", field)
+            }
+            ApiKeyError::Escalation => ApiError::new(
+                ErrorCode::PermissionDenied,
+                "a key cannot be given more rights than its creator holds",
+            ),
+            ApiKeyError::NotFound => ApiError::not_found(),
+            error @ (ApiKeyError::PermitMismatch(_)
+            | ApiKeyError::Random
+            | ApiKeyError::Store(_)) => ApiError::internal(&error),
+        }
+    }
+}
+
 impl From<rbac::store::StoreError> for ApiError {
     fn from(error: rbac::store::StoreError) -> Self {
         match error {

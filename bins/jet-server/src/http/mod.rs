@@ -14,6 +14,7 @@ pub mod tenant_member;
 use actix_web::http::Method;
 use actix_web::web::{self, ServiceConfig};
 use actix_web::{HttpResponse, ResponseError};
+use rbac::{Action, Permission, Resource};
 
 use crate::http::error::{ApiError, ErrorCode};
 
@@ -26,8 +27,9 @@ pub struct RouteSpec {
     pub method: Method,
     /// Path pattern.
     pub path: &'static str,
-    /// For routes under `/api/v1/tenants/{tenantID}/`: the permission a member must hold.
-    pub required: Option<&'static str>,
+    /// For routes under `/api/v1/tenants/{tenantID}/`: the permission the caller must hold,
+    /// enforced by the `TenantMember` extractor before anything else.
+    pub required: Option<Permission>,
     /// Builds the actix route.
     pub route: fn() -> actix_web::Route,
 }
@@ -40,6 +42,10 @@ impl std::fmt::Debug for RouteSpec {
 
 /// Prefix of every tenant-scoped route.
 pub const TENANT_SCOPE: &str = "/api/v1/tenants/{tenantID}";
+
+const fn needs(resource: Resource, action: Action) -> Option<Permission> {
+    Some(Permission { resource, action })
+}
 
 /// Every route of the server.
 pub const ROUTES: &[RouteSpec] = &[
@@ -76,14 +82,56 @@ pub const ROUTES: &[RouteSpec] = &[
     RouteSpec {
         method: Method::GET,
         path: "/api/v1/tenants/{tenantID}",
-        required: Some("tenant:read"),
+        required: needs(Resource::Tenant, Action::Read),
         route: || web::get().to(routes::tenants::read),
     },
     RouteSpec {
         method: Method::GET,
+        path: "/api/v1/tenants/{tenantID}/roles",
+        required: needs(Resource::Role, Action::List),
+        route: || web::get().to(routes::roles::list),
+    },
+    RouteSpec {
+        method: Method::GET,
         path: "/api/v1/tenants/{tenantID}/roles/permissions",
-        required: Some("permission:list"),
+        required: needs(Resource::Permission, Action::List),
         route: || web::get().to(routes::roles::permissions),
+    },
+    RouteSpec {
+        method: Method::GET,
+        path: "/api/v1/tenants/{tenantID}/apikeys",
+        required: needs(Resource::ApiKey, Action::List),
+        route: || web::get().to(routes::apikeys::list),
+    },
+    RouteSpec {
+        method: Method::POST,
+        path: "/api/v1/tenants/{tenantID}/apikeys",
+        required: needs(Resource::ApiKey, Action::Create),
+        route: || web::post().to(routes::apikeys::create),
+    },
+    RouteSpec {
+        method: Method::GET,
+        path: "/api/v1/tenants/{tenantID}/apikeys/{id}",
+        required: needs(Resource::ApiKey, Action::Read),
+        route: || web::get().to(routes::apikeys::read),
+    },
+    RouteSpec {
+        method: Method::PATCH,
+        path: "/api/v1/tenants/{tenantID}/apikeys/{id}",
+        required: needs(Resource::ApiKey, Action::Update),
+        route: || web::patch().to(routes::apikeys::update),
+    },
+    RouteSpec {
+        method: Method::DELETE,
+        path: "/api/v1/tenants/{tenantID}/apikeys/{id}",
+        required: needs(Resource::ApiKey, Action::Delete),
+        route: || web::delete().to(routes::apikeys::delete),
+    },
+    RouteSpec {
+        method: Method::POST,
+        path: "/api/v1/tenants/{tenantID}/apikeys/{id}/clone",
+        required: needs(Resource::ApiKey, Action::Create),
+        route: || web::post().to(routes::apikeys::clone),
     },
 ];
 

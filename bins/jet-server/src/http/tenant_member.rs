@@ -1,45 +1,63 @@
-//! `TenantMember`: the caller as a member of the tenant named by the route's `{tenantID}`.
+//! `TenantMember`: the caller acting in the tenant named by the route's `{tenantID}`, already
+//! checked against the permission the route declares in `http::ROUTES`.
 //!
-//! Every route under `/api/v1/tenants/{tenantID}/…` takes this extractor. It answers the same
-//! 404 for a malformed id, an unknown tenant, a deleted one, and one the caller does not belong
-//! to, so nobody learns whether another tenant exists. It loads the member's grants once per
-//! request; [`TenantMember::permit`] turns a required permission into an `rbac::Permit` or a 403
-//! naming what was required.
+//! Every route under `/api/v1/tenants/{tenantID}/…` takes this extractor (or [`TenantBody`],
+//! which adds a JSON body). Extraction
+//! 1. authenticates (user or API key);
+//! 2. answers the same 404 for a malformed id, an unknown or deleted tenant, a tenant the user
+//!    does not belong to, and another tenant than the API key's own;
+//! 3. loads the principal's grants (membership roles or key roles);
+//! 4. authorizes the route's declared permission, or answers 403 `PERMISSION_DENIED` naming it.
+//!
+//! Because the check happens here, before any body is parsed, a caller without the permission
+//! always gets 403, and a route cannot forget it: a tenant route missing from `ROUTES` is not
+//! served, and one without a declared permission answers 500 and fails the isolation matrix.
 
+use actix_web::dev::Payload;
 use actix_web::web::Data;
 use actix_web::{FromRequest, HttpRequest};
 use futures_util::future::LocalBoxFuture;
 use rbac::{Grants, Permission, Permit, Subject, Target};
-use tenancy::tenants::Membership;
+use serde::de::DeserializeOwned;
+use tenancy::tenants::{Membership, Tenant};
 use uuid::Uuid;
 
-use crate::http::auth::Caller;
+use crate::http::ROUTES;
+use crate::http::auth::{Principal, authenticate};
 use crate::http::error::ApiError;
+use crate::http::json::ValidJson;
 use crate::state::AppState;
 
-/// The authenticated caller, a member of the route's tenant.
+/// The principal, acting in the route's tenant, with the route's permission.
 #[derive(Debug, Clone)]
 pub struct TenantMember {
     /// Who is calling.
-    pub caller: Caller,
-    /// The membership (with the tenant).
-    pub membership: Membership,
-    /// What the membership holds.
+    pub principal: Principal,
+    /// The tenant.
+    pub tenant: Tenant,
+    /// The user's membership (`None` for an API key).
+    pub membership: Option<Membership>,
+    /// What the principal holds here.
     pub grants: Grants,
+    /// Proof of the route's declared permission.
+    pub route_permit: Permit,
 }
 
 impl TenantMember {
     /// The tenant's id.
     pub fn tenant_id(&self) -> Uuid {
-        self.membership.tenant.id
+        self.tenant.id
     }
 
     /// The acting subject.
     pub fn subject(&self) -> Subject {
-        Subject::User(self.caller.user.id)
+        match &self.principal {
+            Principal::User(user) => Subject::User(user.id),
+            Principal::ApiKey(key) => Subject::ApiKey(key.id),
+        }
     }
 
-    /// A permit for `permission`, or 403 `PERMISSION_DENIED` with `required`.
+    /// A permit for another permission, or 403 naming it.
     pub fn permit(&self, permission: Permission) -> Result<Permit, ApiError> {
         Ok(rbac::authorize(
             self.tenant_id(),
@@ -62,33 +80,105 @@ impl TenantMember {
     }
 }
 
-impl FromRequest for TenantMember {
-    type Error = ApiError;
-    type Future = LocalBoxFuture<'static, Result<Self, ApiError>>;
+/// The object id in the route's `{id}`; a malformed one is the same 404 as an unknown one.
+pub fn path_id(req: &HttpRequest) -> Result<Uuid, ApiError> {
+    req.match_info()
+        .get("id")
+        .and_then(|raw| Uuid::parse_str(raw).ok())
+        .ok_or_else(ApiError::not_found)
+}
 
-    fn from_request(req: &HttpRequest, payload: &mut actix_web::dev::Payload) -> Self::Future {
-        let caller = Caller::from_request(req, payload);
-        let req = req.clone();
-        Box::pin(async move {
-            let caller = caller.await?;
-            let state = req
-                .app_data::<Data<AppState>>()
-                .ok_or_else(ApiError::server_error)?;
-            let tenant_id = req
-                .match_info()
-                .get("tenantID")
-                .and_then(|raw| Uuid::parse_str(raw).ok())
-                .ok_or_else(ApiError::not_found)?;
-            let membership = tenancy::tenants::membership(&state.db, tenant_id, caller.user.id)
+async fn extract(req: &HttpRequest) -> Result<TenantMember, ApiError> {
+    let principal = authenticate(req).await?;
+    let state = req
+        .app_data::<Data<AppState>>()
+        .ok_or_else(ApiError::server_error)?;
+    let tenant_id = req
+        .match_info()
+        .get("tenantID")
+        .and_then(|raw| Uuid::parse_str(raw).ok())
+        .ok_or_else(ApiError::not_found)?;
+
+    let (tenant, membership, grants) = match &principal {
+        Principal::User(user) => {
+            let membership = tenancy::tenants::membership(&state.db, tenant_id, user.id)
                 .await?
                 .ok_or_else(ApiError::not_found)?;
             let grants =
                 rbac::store::grants_of_member(&state.db, tenant_id, membership.member_id).await?;
-            Ok(TenantMember {
-                caller,
-                membership,
-                grants,
-            })
+            (membership.tenant.clone(), Some(membership), grants)
+        }
+        Principal::ApiKey(key) => {
+            if key.tenant_id != tenant_id {
+                return Err(ApiError::not_found());
+            }
+            let tenant = tenancy::tenants::find(&state.db, tenant_id)
+                .await?
+                .ok_or_else(ApiError::not_found)?;
+            let grants = rbac::api_keys::grants_of_key(&state.db, tenant_id, key.id).await?;
+            (tenant, None, grants)
+        }
+    };
+
+    let pattern = req.match_pattern();
+    let declared = ROUTES
+        .iter()
+        .find(|route| route.method == *req.method() && Some(route.path) == pattern.as_deref())
+        .and_then(|route| route.required);
+    let Some(required) = declared else {
+        tracing::error!(route = ?pattern, "tenant route without a declared permission");
+        return Err(ApiError::server_error());
+    };
+    let member = TenantMember {
+        route_permit: rbac::authorize(
+            tenant.id,
+            match &principal {
+                Principal::User(user) => Subject::User(user.id),
+                Principal::ApiKey(key) => Subject::ApiKey(key.id),
+            },
+            &grants,
+            required,
+            None,
+        )?,
+        principal,
+        tenant,
+        membership,
+        grants,
+    };
+    Ok(member)
+}
+
+impl FromRequest for TenantMember {
+    type Error = ApiError;
+    type Future = LocalBoxFuture<'static, Result<Self, ApiError>>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        let req = req.clone();
+        Box::pin(async move { extract(&req).await })
+    }
+}
+
+/// A [`TenantMember`] and a JSON body, extracted in that order: the body is read only after
+/// the permission check passed.
+#[derive(Debug)]
+pub struct TenantBody<B> {
+    /// The checked member.
+    pub member: TenantMember,
+    /// The body.
+    pub body: B,
+}
+
+impl<B: DeserializeOwned + 'static> FromRequest for TenantBody<B> {
+    type Error = ApiError;
+    type Future = LocalBoxFuture<'static, Result<Self, ApiError>>;
+
+    fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
+        let req = req.clone();
+        let mut payload = payload.take();
+        Box::pin(async move {
+            let member = extract(&req).await?;
+            let ValidJson(body) = ValidJson::<B>::from_request(&req, &mut payload).await?;
+            Ok(TenantBody { member, body })
         })
     }
 }

@@ -2,11 +2,11 @@
 //! table (`jet_server::http::ROUTES`) is checked for
 //! - no credentials → 401;
 //! - a user of another tenant → 404, the same body as for a tenant that does not exist;
+//! - an API key of another tenant (with every permission there) → 404;
 //! - a member lacking the route's permission → 403 `PERMISSION_DENIED` naming it in `required`.
 //!
 //! Routes are read from the table the server registers, so a new route is covered the moment it
 //! exists; one that declares no permission fails here.
-//! Not yet covered: API keys of another tenant (API keys arrive with their routes).
 
 use chrono::Utc;
 use jet_server::http::{ROUTES, TENANT_SCOPE};
@@ -35,8 +35,35 @@ async fn every_tenant_route_refuses_strangers_and_members_without_the_permission
         .unwrap()
         .parse()
         .unwrap();
-    let (status, _) = json(create(&bob, "U").await.unwrap()).await;
+    let (status, other) = json(create(&bob, "U").await.unwrap()).await;
     assert_eq!(status, 201, "bob is a real user of another tenant");
+    let other_id = other["data"]["tenantID"].as_str().unwrap().to_string();
+    let (_, roles) = json(
+        app.get(&format!("/api/v1/tenants/{other_id}/roles"))
+            .bearer_auth(&bob)
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    let admin_role = roles["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["roleTitle"] == "Admin")
+        .unwrap()["roleID"]
+        .clone();
+    let (status, key) = json(
+        app.post(&format!("/api/v1/tenants/{other_id}/apikeys"))
+            .bearer_auth(&bob)
+            .json(&json!({"apiKeyTitle": "U admin", "roleIDs": [admin_role]}))
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(status, 201, "{key}");
+    let foreign_key = key["data"]["apiKey"].as_str().unwrap().to_string();
     // Carol signs in, then joins T with no roles.
     let (_, me) = json(
         app.get("/api/v1/auth")
@@ -67,7 +94,8 @@ async fn every_tenant_route_refuses_strangers_and_members_without_the_permission
     for route in tenant_routes {
         let required = route
             .required
-            .unwrap_or_else(|| panic!("{route:?} declares no permission"));
+            .unwrap_or_else(|| panic!("{route:?} declares no permission"))
+            .to_string();
         let path_in = |tenant: uuid::Uuid| {
             route
                 .path
@@ -113,6 +141,20 @@ async fn every_tenant_route_refuses_strangers_and_members_without_the_permission
             "{route:?}: 404 must not reveal that the tenant exists"
         );
 
+        let (status, body) = json(
+            request(path_in(tenant_id), None)
+                .header("authorization", format!("api_key {foreign_key}"))
+                .send()
+                .await
+                .unwrap(),
+        )
+        .await;
+        assert_eq!(
+            status, 404,
+            "{route:?} for another tenant's API key: {body}"
+        );
+        assert_eq!(body, nothing, "{route:?}");
+
         let (status, denied) = json(
             request(path_in(tenant_id), Some(&carol))
                 .send()
@@ -125,7 +167,7 @@ async fn every_tenant_route_refuses_strangers_and_members_without_the_permission
             "{route:?} for a member without {required}: {denied}"
         );
         assert_eq!(code(&denied), "PERMISSION_DENIED");
-        assert_eq!(denied["error"]["required"], required, "{route:?}");
+        assert_eq!(denied["error"]["required"], required.as_str(), "{route:?}");
     }
 }
 db_test!(every_tenant_route_refuses_strangers_and_members_without_the_permission);

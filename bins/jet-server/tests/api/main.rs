@@ -6,6 +6,7 @@ mod helpers;
 
 mod isolation;
 
+mod apikeys;
 mod auth;
 mod cors;
 mod envelope;

@@ -1,6 +1,7 @@
 //! Route handlers, one module per resource. Handlers translate between the wire (camelCase JSON,
 //! the envelope) and domain crates; business rules live in the domain crates.
 
+pub mod apikeys;
 pub mod auth;
 pub mod health;
 pub mod roles;

@@ -3,9 +3,8 @@
 use actix_web::HttpResponse;
 use actix_web::web::Data;
 use chrono::{DateTime, Utc};
-use rbac::{Action, Permission, Resource};
 use serde::{Deserialize, Serialize};
-use tenancy::tenants::{Membership, NewTenant};
+use tenancy::tenants::{Membership, NewTenant, Tenant};
 use uuid::Uuid;
 
 use crate::http::auth::Caller;
@@ -29,7 +28,7 @@ pub struct TenantView {
     is_disabled: bool,
     disabled_at: Option<DateTime<Utc>>,
     disable_reason: Option<String>,
-    /// The caller's primary relationship: `ADMIN` or `MEMBER`.
+    /// The caller's primary relationship: `ADMIN`, `MEMBER`, or `API_KEY`.
     role: &'static str,
     created_at: DateTime<Utc>,
     updated_at: DateTime<Utc>,
@@ -37,7 +36,12 @@ pub struct TenantView {
 
 impl From<Membership> for TenantView {
     fn from(membership: Membership) -> Self {
-        let tenant = membership.tenant;
+        TenantView::new(membership.tenant, membership.relationship.as_str())
+    }
+}
+
+impl TenantView {
+    fn new(tenant: Tenant, role: &'static str) -> Self {
         TenantView {
             tenant_id: tenant.id,
             tenant_title: tenant.title,
@@ -46,7 +50,7 @@ impl From<Membership> for TenantView {
             is_disabled: tenant.is_disabled,
             disabled_at: tenant.disabled_at,
             disable_reason: tenant.disable_reason,
-            role: membership.relationship.as_str(),
+            role,
             created_at: tenant.created_at,
             updated_at: tenant.updated_at,
         }
@@ -84,11 +88,11 @@ pub async fn create(
     Ok(HttpResponse::Created().json(serde_json::json!({ "data": TenantView::from(membership) })))
 }
 
-/// `GET /api/v1/tenants/{tenantID}`.
+/// `GET /api/v1/tenants/{tenantID}` (`tenant:read`, checked by the extractor).
 pub async fn read(member: TenantMember) -> Result<HttpResponse, ApiError> {
-    member.permit(Permission {
-        resource: Resource::Tenant,
-        action: Action::Read,
-    })?;
-    Ok(ok(TenantView::from(member.membership)))
+    let view = match member.membership {
+        Some(membership) => TenantView::from(membership),
+        None => TenantView::new(member.tenant, "API_KEY"),
+    };
+    Ok(ok(view))
 }

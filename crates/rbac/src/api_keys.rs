@@ -1,0 +1,506 @@
+//! API keys: issued once, stored as a hash, resolved in constant time, scoped to one tenant.
+//!
+//! A key is `jet_` followed by 64 hex characters (32 bytes from the system's secure random
+//! source). The database keeps the first 8 hex characters as a lookup prefix (not enough to use
+//! the key) and the SHA-256 of the whole key; the raw key exists only in the create (or clone)
+//! response. Resolution finds candidates by prefix and compares hashes in constant time.
+//!
+//! A key acts only in its own tenant and only with its own roles; a creator cannot give a key
+//! roles that grant more than the creator holds.
+
+use chrono::{DateTime, Duration, Utc};
+use db_entity::{api_key_roles, api_keys, roles};
+use ring::rand::{SecureRandom, SystemRandom};
+use sea_orm::{
+    ActiveValue::Set, ColumnTrait, Condition, ConnectionTrait, DatabaseConnection, DbErr,
+    EntityTrait, QueryFilter, QueryOrder, QuerySelect, TransactionTrait,
+};
+use subtle::ConstantTimeEq;
+use uuid::Uuid;
+
+use crate::catalog::{Action, Permission, Resource};
+use crate::policy::{Grants, Permit, Subject};
+use crate::store::{StoreError, grants_of_roles};
+
+/// Prefix of every key.
+pub const KEY_PREFIX: &str = "jet_";
+/// Hex characters of the secret kept for lookup.
+const LOOKUP_CHARS: usize = 8;
+/// `last_used_at` is written at most this often.
+const LAST_USED_RESOLUTION: Duration = Duration::seconds(60);
+/// Longest title.
+const MAX_TITLE_CHARS: usize = 200;
+
+/// Errors of API-key management.
+#[derive(Debug, thiserror::Error)]
+pub enum ApiKeyError {
+    /// The permit does not cover this operation (a bug in the caller).
+    #[error("the permit does not cover {0}")]
+    PermitMismatch(Permission),
+    /// An input breaks a rule.
+    #[error("{field}: {message}")]
+    Invalid {
+        /// The field, in the API's spelling.
+        field: &'static str,
+        /// What is wrong.
+        message: String,
+    },
+    /// The key would hold more than its creator.
+    #[error("a key cannot be given more rights than its creator holds")]
+    Escalation,
+    /// No such key in this tenant.
+    #[error("API key not found")]
+    NotFound,
+    /// The system random source failed.
+    #[error("the system random source failed")]
+    Random,
+    /// Storage failed.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+impl From<DbErr> for ApiKeyError {
+    fn from(error: DbErr) -> Self {
+        ApiKeyError::Store(StoreError::Database(error))
+    }
+}
+
+/// An API key as shown after creation (never its secret).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ApiKey {
+    /// Id.
+    pub id: Uuid,
+    /// Tenant.
+    pub tenant_id: Uuid,
+    /// Title.
+    pub title: String,
+    /// Lookup prefix (`jet_` + 8 hex), safe to show.
+    pub prefix: String,
+    /// Disabled flag.
+    pub is_disabled: bool,
+    /// Roles.
+    pub role_ids: Vec<Uuid>,
+    /// Creator (user).
+    pub creator_user_id: Option<Uuid>,
+    /// Creator (API key).
+    pub created_by_api_key_id: Option<Uuid>,
+    /// Last use.
+    pub last_used_at: Option<DateTime<Utc>>,
+    /// Creation time.
+    pub created_at: DateTime<Utc>,
+    /// Last change.
+    pub updated_at: DateTime<Utc>,
+}
+
+/// A key that authenticated a request.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ResolvedKey {
+    /// Id.
+    pub id: Uuid,
+    /// The only tenant it acts in.
+    pub tenant_id: Uuid,
+    /// Title.
+    pub title: String,
+}
+
+/// A new key's secret: shown once.
+#[derive(Clone, PartialEq, Eq)]
+pub struct RawKey(pub String);
+
+impl std::fmt::Debug for RawKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("RawKey(..)")
+    }
+}
+
+fn generate() -> Result<RawKey, ApiKeyError> {
+    let mut secret = [0u8; 32];
+    SystemRandom::new()
+        .fill(&mut secret)
+        .map_err(|_| ApiKeyError::Random)?;
+    Ok(RawKey(format!("{KEY_PREFIX}{}", hex::encode(secret))))
+}
+
+fn hash(raw: &str) -> String {
+    hex::encode(ring::digest::digest(&ring::digest::SHA256, raw.as_bytes()))
+}
+
+fn lookup_prefix(raw: &str) -> Option<&str> {
+    let secret = raw.strip_prefix(KEY_PREFIX)?;
+    let well_formed = secret.len() == 64 && secret.bytes().all(|b| b.is_ascii_hexdigit());
+    well_formed.then(|| &secret[..LOOKUP_CHARS])
+}
+
+fn require(permit: &Permit, tenant_id: Uuid, action: Action) -> Result<(), ApiKeyError> {
+    let permission = Permission {
+        resource: Resource::ApiKey,
+        action,
+    };
+    if permit.covers(tenant_id, permission, None) {
+        Ok(())
+    } else {
+        Err(ApiKeyError::PermitMismatch(permission))
+    }
+}
+
+fn valid_title(title: &str) -> Result<String, ApiKeyError> {
+    let title = title.trim();
+    if title.is_empty() || title.chars().count() > MAX_TITLE_CHARS {
+        return Err(ApiKeyError::Invalid {
+            field: "apiKeyTitle",
+            message: format!("must be 1 to {MAX_TITLE_CHARS} characters"),
+        });
+    }
+    Ok(title.to_string())
+}
+
+/// Checks that every role exists in `tenant_id` (or is global) and grants no more than `holder`.
+async fn checked_roles(
+    db: &impl ConnectionTrait,
+    tenant_id: Uuid,
+    role_ids: &[Uuid],
+    holder: &Grants,
+) -> Result<Vec<Uuid>, ApiKeyError> {
+    let mut unique = role_ids.to_vec();
+    unique.sort();
+    unique.dedup();
+    let found: Vec<Uuid> = roles::Entity::find()
+        .select_only()
+        .column(roles::Column::Id)
+        .filter(roles::Column::Id.is_in(unique.clone()))
+        .filter(
+            Condition::any()
+                .add(roles::Column::TenantId.eq(tenant_id))
+                .add(roles::Column::TenantId.is_null()),
+        )
+        .into_tuple()
+        .all(db)
+        .await?;
+    if found.len() != unique.len() {
+        return Err(ApiKeyError::Invalid {
+            field: "roleIDs",
+            message: "every role must exist in this tenant".into(),
+        });
+    }
+    let granted = grants_of_roles(db, tenant_id, &unique).await?;
+    if !holder.covers(&granted) {
+        return Err(ApiKeyError::Escalation);
+    }
+    Ok(unique)
+}
+
+/// What a new key needs.
+#[derive(Debug, Clone)]
+pub struct NewApiKey {
+    /// Title.
+    pub title: String,
+    /// Roles it acts with.
+    pub role_ids: Vec<Uuid>,
+}
+
+/// Issues a key in `tenant_id`. `holder` is what the creator holds (the key gets no more).
+pub async fn create(
+    db: &DatabaseConnection,
+    permit: &Permit,
+    tenant_id: Uuid,
+    holder: &Grants,
+    new: NewApiKey,
+    now: DateTime<Utc>,
+) -> Result<(ApiKey, RawKey), ApiKeyError> {
+    require(permit, tenant_id, Action::Create)?;
+    let title = valid_title(&new.title)?;
+    let txn = db.begin().await?;
+    let role_ids = checked_roles(&txn, tenant_id, &new.role_ids, holder).await?;
+    let (id, raw) = insert(&txn, permit, tenant_id, title, &role_ids, false, now).await?;
+    txn.commit().await?;
+    Ok((get(db, tenant_id, id).await?, raw))
+}
+
+async fn insert(
+    db: &impl ConnectionTrait,
+    permit: &Permit,
+    tenant_id: Uuid,
+    title: String,
+    role_ids: &[Uuid],
+    disabled: bool,
+    now: DateTime<Utc>,
+) -> Result<(Uuid, RawKey), ApiKeyError> {
+    let raw = generate()?;
+    let prefix = lookup_prefix(&raw.0)
+        .ok_or(ApiKeyError::Random)?
+        .to_string();
+    let id = Uuid::now_v7();
+    let (creator_user_id, created_by_api_key_id) = match permit.subject() {
+        Subject::User(user) => (Some(user), None),
+        Subject::ApiKey(key) => (None, Some(key)),
+        Subject::System => (None, None),
+    };
+    api_keys::Entity::insert(api_keys::ActiveModel {
+        id: Set(id),
+        tenant_id: Set(tenant_id),
+        title: Set(title),
+        key_prefix: Set(prefix),
+        key_hash: Set(hash(&raw.0)),
+        is_disabled: Set(disabled),
+        creator_user_id: Set(creator_user_id),
+        created_by_api_key_id: Set(created_by_api_key_id),
+        last_used_at: Set(None),
+        created_at: Set(now),
+        updated_at: Set(now),
+        deleted_at: Set(None),
+    })
+    .exec_without_returning(db)
+    .await?;
+    set_roles(db, id, role_ids).await?;
+    Ok((id, raw))
+}
+
+async fn set_roles(
+    db: &impl ConnectionTrait,
+    key_id: Uuid,
+    role_ids: &[Uuid],
+) -> Result<(), ApiKeyError> {
+    api_key_roles::Entity::delete_many()
+        .filter(api_key_roles::Column::ApiKeyId.eq(key_id))
+        .exec(db)
+        .await?;
+    if role_ids.is_empty() {
+        return Ok(());
+    }
+    let rows = role_ids.iter().map(|role_id| api_key_roles::ActiveModel {
+        api_key_id: Set(key_id),
+        role_id: Set(*role_id),
+    });
+    api_key_roles::Entity::insert_many(rows)
+        .exec_without_returning(db)
+        .await?;
+    Ok(())
+}
+
+fn view(row: api_keys::Model, role_ids: Vec<Uuid>) -> ApiKey {
+    ApiKey {
+        id: row.id,
+        tenant_id: row.tenant_id,
+        title: row.title,
+        prefix: format!("{KEY_PREFIX}{}", row.key_prefix),
+        is_disabled: row.is_disabled,
+        role_ids,
+        creator_user_id: row.creator_user_id,
+        created_by_api_key_id: row.created_by_api_key_id,
+        last_used_at: row.last_used_at,
+        created_at: row.created_at,
+        updated_at: row.updated_at,
+    }
+}
+
+async fn roles_of(db: &impl ConnectionTrait, key_id: Uuid) -> Result<Vec<Uuid>, ApiKeyError> {
+    Ok(api_key_roles::Entity::find()
+        .select_only()
+        .column(api_key_roles::Column::RoleId)
+        .filter(api_key_roles::Column::ApiKeyId.eq(key_id))
+        .into_tuple()
+        .all(db)
+        .await?)
+}
+
+async fn find_row(
+    db: &impl ConnectionTrait,
+    tenant_id: Uuid,
+    id: Uuid,
+) -> Result<api_keys::Model, ApiKeyError> {
+    api_keys::Entity::find_by_id(id)
+        .filter(api_keys::Column::TenantId.eq(tenant_id))
+        .filter(api_keys::Column::DeletedAt.is_null())
+        .one(db)
+        .await?
+        .ok_or(ApiKeyError::NotFound)
+}
+
+/// One key of `tenant_id` (no permit: reading is checked by the caller's route).
+pub async fn get(
+    db: &impl ConnectionTrait,
+    tenant_id: Uuid,
+    id: Uuid,
+) -> Result<ApiKey, ApiKeyError> {
+    let row = find_row(db, tenant_id, id).await?;
+    let roles = roles_of(db, id).await?;
+    Ok(view(row, roles))
+}
+
+/// The keys of `tenant_id`, newest first.
+pub async fn list(db: &DatabaseConnection, tenant_id: Uuid) -> Result<Vec<ApiKey>, ApiKeyError> {
+    let rows = api_keys::Entity::find()
+        .filter(api_keys::Column::TenantId.eq(tenant_id))
+        .filter(api_keys::Column::DeletedAt.is_null())
+        .order_by_desc(api_keys::Column::CreatedAt)
+        .all(db)
+        .await?;
+    let mut keys = Vec::with_capacity(rows.len());
+    for row in rows {
+        let roles = roles_of(db, row.id).await?;
+        keys.push(view(row, roles));
+    }
+    Ok(keys)
+}
+
+/// A change to a key.
+#[derive(Debug, Clone, Default)]
+pub struct ApiKeyChange {
+    /// New title.
+    pub title: Option<String>,
+    /// Disable or enable.
+    pub is_disabled: Option<bool>,
+    /// Replace the roles.
+    pub role_ids: Option<Vec<Uuid>>,
+}
+
+/// Changes a key's title, disabled flag or roles.
+pub async fn update(
+    db: &DatabaseConnection,
+    permit: &Permit,
+    tenant_id: Uuid,
+    holder: &Grants,
+    id: Uuid,
+    change: ApiKeyChange,
+    now: DateTime<Utc>,
+) -> Result<ApiKey, ApiKeyError> {
+    require(permit, tenant_id, Action::Update)?;
+    let txn = db.begin().await?;
+    let row = find_row(&txn, tenant_id, id).await?;
+    let mut update: api_keys::ActiveModel = row.into();
+    if let Some(title) = change.title {
+        update.title = Set(valid_title(&title)?);
+    }
+    if let Some(disabled) = change.is_disabled {
+        update.is_disabled = Set(disabled);
+    }
+    update.updated_at = Set(now);
+    api_keys::Entity::update(update).exec(&txn).await?;
+    if let Some(role_ids) = change.role_ids {
+        let role_ids = checked_roles(&txn, tenant_id, &role_ids, holder).await?;
+        set_roles(&txn, id, &role_ids).await?;
+    }
+    txn.commit().await?;
+    get(db, tenant_id, id).await
+}
+
+/// Deletes a key (softly: it stops working at once and disappears from lists).
+pub async fn delete(
+    db: &DatabaseConnection,
+    permit: &Permit,
+    tenant_id: Uuid,
+    id: Uuid,
+    now: DateTime<Utc>,
+) -> Result<(), ApiKeyError> {
+    require(permit, tenant_id, Action::Delete)?;
+    let row = find_row(db, tenant_id, id).await?;
+    let mut update: api_keys::ActiveModel = row.into();
+    update.deleted_at = Set(Some(now));
+    update.updated_at = Set(now);
+    api_keys::Entity::update(update).exec(db).await?;
+    Ok(())
+}
+
+/// Copies a key's title and roles into a new, disabled key with a new secret.
+pub async fn clone_key(
+    db: &DatabaseConnection,
+    permit: &Permit,
+    tenant_id: Uuid,
+    holder: &Grants,
+    id: Uuid,
+    now: DateTime<Utc>,
+) -> Result<(ApiKey, RawKey), ApiKeyError> {
+    require(permit, tenant_id, Action::Create)?;
+    let txn = db.begin().await?;
+    let source = find_row(&txn, tenant_id, id).await?;
+    let role_ids = checked_roles(&txn, tenant_id, &roles_of(&txn, id).await?, holder).await?;
+    let title =
+        valid_title(&format!("{} (copy)", source.title)).or_else(|_| valid_title(&source.title))?;
+    let (new_id, raw) = insert(&txn, permit, tenant_id, title, &role_ids, true, now).await?;
+    txn.commit().await?;
+    Ok((get(db, tenant_id, new_id).await?, raw))
+}
+
+/// The key `raw` names, if it exists, is enabled and not deleted. Records its use (at most once
+/// a minute).
+pub async fn resolve(
+    db: &DatabaseConnection,
+    raw: &str,
+    now: DateTime<Utc>,
+) -> Result<Option<ResolvedKey>, ApiKeyError> {
+    let Some(prefix) = lookup_prefix(raw) else {
+        return Ok(None);
+    };
+    let presented = hash(raw);
+    let candidates = api_keys::Entity::find()
+        .filter(api_keys::Column::KeyPrefix.eq(prefix))
+        .all(db)
+        .await?;
+    let Some(row) = candidates
+        .into_iter()
+        .find(|row| bool::from(row.key_hash.as_bytes().ct_eq(presented.as_bytes())))
+    else {
+        return Ok(None);
+    };
+    if row.is_disabled || row.deleted_at.is_some() {
+        return Ok(None);
+    }
+    let stale = row
+        .last_used_at
+        .is_none_or(|at| now - at >= LAST_USED_RESOLUTION);
+    if stale {
+        api_keys::Entity::update_many()
+            .col_expr(
+                api_keys::Column::LastUsedAt,
+                sea_orm::sea_query::Expr::value(now),
+            )
+            .filter(api_keys::Column::Id.eq(row.id))
+            .exec(db)
+            .await?;
+    }
+    Ok(Some(ResolvedKey {
+        id: row.id,
+        tenant_id: row.tenant_id,
+        title: row.title,
+    }))
+}
+
+/// What key `id` holds in `tenant_id`.
+pub async fn grants_of_key(
+    db: &impl ConnectionTrait,
+    tenant_id: Uuid,
+    id: Uuid,
+) -> Result<Grants, ApiKeyError> {
+    let roles = roles_of(db, id).await?;
+    Ok(grants_of_roles(db, tenant_id, &roles).await?)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn keys_are_well_formed_and_unique() {
+        let a = generate().unwrap();
+        let b = generate().unwrap();
+        assert_ne!(a, b);
+        assert_eq!(a.0.len(), 4 + 64);
+        assert!(lookup_prefix(&a.0).is_some());
+        assert_eq!(hash(&a.0).len(), 64);
+        assert!(!format!("{a:?}").contains(&a.0[4..]));
+    }
+
+    #[test]
+    fn malformed_keys_have_no_prefix() {
+        for raw in [
+            "",
+            "jet_",
+            "jet_xyz",
+            &format!("jet_{}", "g".repeat(64)),
+            &format!("key_{}", "0".repeat(64)),
+            &format!("jet_{}", "0".repeat(65)),
+        ] {
+            assert!(lookup_prefix(raw).is_none(), "{raw}");
+        }
+    }
+}
