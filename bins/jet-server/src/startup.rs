@@ -20,7 +20,7 @@ use identity::{JwksHttpSource, KeySource, LocalSigningKey, TokenVerifier, Verifi
 use ring::rand::SecureRandom;
 
 use crate::http::middleware::{
-    access_log, body_limit, cors, rate_limit, request_id, security_headers,
+    access_log, audit, body_limit, cors, rate_limit, request_id, security_headers,
 };
 use crate::settings::{EncryptionKey, IdentitySettings, Settings};
 use crate::state::{AppState, EdgeConfig};
@@ -147,6 +147,10 @@ impl Application {
             gc_limits.forget_idle()
         });
 
+        let (audit_sink, audit_writer) = ::audit::channel(db.clone());
+        // Stopped after HTTP has drained (run_until_stopped), so it writes every last entry.
+        workers.spawn("audit-writer", move |stop| audit_writer.run(stop));
+
         let state = Data::new(AppState {
             db,
             verifier,
@@ -157,6 +161,7 @@ impl Application {
             },
             limits,
             encryption_key,
+            audit: audit_sink,
         });
 
         let address = format!("{}:{}", settings.host, settings.port);
@@ -176,6 +181,7 @@ impl Application {
         let mut server = HttpServer::new(move || {
             App::new()
                 .app_data(state.clone())
+                .wrap(from_fn(audit::record))
                 .wrap(from_fn(body_limit::check))
                 .wrap(from_fn(rate_limit::per_ip))
                 .wrap(from_fn(cors::apply))

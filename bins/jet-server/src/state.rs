@@ -36,4 +36,6 @@ pub struct AppState {
     pub limits: Arc<RateLimits>,
     /// Encrypts datasource secrets (used by the datasources module).
     pub encryption_key: EncryptionKey,
+    /// Where audit entries are queued.
+    pub audit: audit::AuditSink,
 }

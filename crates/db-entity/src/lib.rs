@@ -5,6 +5,7 @@
 
 pub mod api_key_roles;
 pub mod api_keys;
+pub mod audit_logs;
 pub mod permissions;
 pub mod role_asset_grants;
 pub mod role_permissions;

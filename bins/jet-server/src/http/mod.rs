@@ -99,6 +99,12 @@ pub const ROUTES: &[RouteSpec] = &[
     },
     RouteSpec {
         method: Method::GET,
+        path: "/api/v1/tenants/{tenantID}/audit",
+        required: needs(Resource::Audit, Action::List),
+        route: || web::get().to(routes::audit::list),
+    },
+    RouteSpec {
+        method: Method::GET,
         path: "/api/v1/tenants/{tenantID}/apikeys",
         required: needs(Resource::ApiKey, Action::List),
         route: || web::get().to(routes::apikeys::list),

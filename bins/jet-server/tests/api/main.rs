@@ -7,6 +7,7 @@ mod helpers;
 mod isolation;
 
 mod apikeys;
+mod audit;
 mod auth;
 mod cors;
 mod envelope;

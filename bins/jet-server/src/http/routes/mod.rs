@@ -2,6 +2,7 @@
 //! the envelope) and domain crates; business rules live in the domain crates.
 
 pub mod apikeys;
+pub mod audit;
 pub mod auth;
 pub mod health;
 pub mod roles;

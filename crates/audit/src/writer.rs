@@ -1,0 +1,132 @@
+//! The buffered writer: entries are queued by request handlers and written in batches, at 10
+//! entries or every 5 seconds, and everything still queued is written when the writer stops.
+//!
+//! Requests never wait for the database: [`AuditSink::record`] only queues. The queue is bounded
+//! (100,000 entries); if the database is down long enough to fill it, further entries are
+//! dropped and counted in the log rather than growing memory without bound. A failed batch is
+//! kept and retried at the next flush.
+
+use std::time::Duration;
+
+use db_entity::audit_logs;
+use sea_orm::{ActiveValue::Set, DatabaseConnection, EntityTrait};
+use tokio::sync::mpsc;
+use tokio_util::sync::CancellationToken;
+
+use crate::AuditEntry;
+
+/// Flush when this many entries are waiting.
+pub const BATCH_SIZE: usize = 10;
+/// Flush at least this often.
+pub const FLUSH_INTERVAL: Duration = Duration::from_secs(5);
+const QUEUE_CAPACITY: usize = 100_000;
+
+/// The handle request handlers record into. Cheap to clone.
+#[derive(Debug, Clone)]
+pub struct AuditSink {
+    queue: mpsc::Sender<AuditEntry>,
+}
+
+impl AuditSink {
+    /// Queues an entry without waiting.
+    pub fn record(&self, entry: AuditEntry) {
+        if let Err(error) = self.queue.try_send(entry) {
+            tracing::error!(%error, "audit queue full or closed: an audit entry was dropped");
+        }
+    }
+}
+
+/// Creates the sink and the writer loop; run the loop as a background worker.
+pub fn channel(db: DatabaseConnection) -> (AuditSink, AuditWriter) {
+    let (queue, incoming) = mpsc::channel(QUEUE_CAPACITY);
+    (AuditSink { queue }, AuditWriter { db, incoming })
+}
+
+/// The loop that writes queued entries.
+#[derive(Debug)]
+pub struct AuditWriter {
+    db: DatabaseConnection,
+    incoming: mpsc::Receiver<AuditEntry>,
+}
+
+impl AuditWriter {
+    /// Writes batches until `stop` is cancelled, then writes everything still queued.
+    pub async fn run(mut self, stop: CancellationToken) {
+        let mut pending: Vec<AuditEntry> = Vec::new();
+        let mut ticks = tokio::time::interval(FLUSH_INTERVAL);
+        ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            tokio::select! {
+                biased;
+                _ = stop.cancelled() => break,
+                received = self.incoming.recv() => match received {
+                    Some(entry) => {
+                        pending.push(entry);
+                        if pending.len() >= BATCH_SIZE {
+                            self.flush(&mut pending).await;
+                        }
+                    }
+                    None => break,
+                },
+                _ = ticks.tick() => self.flush(&mut pending).await,
+            }
+        }
+        // Stopping: take whatever is still queued, then write it all.
+        self.incoming.close();
+        while let Some(entry) = self.incoming.recv().await {
+            pending.push(entry);
+        }
+        self.flush(&mut pending).await;
+        if !pending.is_empty() {
+            tracing::error!(
+                lost = pending.len(),
+                "audit entries could not be written at shutdown"
+            );
+        }
+    }
+
+    async fn flush(&self, pending: &mut Vec<AuditEntry>) {
+        if pending.is_empty() {
+            return;
+        }
+        let rows: Vec<audit_logs::ActiveModel> = pending.iter().map(row).collect();
+        match audit_logs::Entity::insert_many(rows)
+            .exec_without_returning(&self.db)
+            .await
+        {
+            Ok(_) => pending.clear(),
+            Err(error) => {
+                tracing::error!(%error, waiting = pending.len(), "writing audit entries failed; will retry");
+                if pending.len() > QUEUE_CAPACITY {
+                    let excess = pending.len() - QUEUE_CAPACITY;
+                    pending.drain(..excess);
+                    tracing::error!(
+                        dropped = excess,
+                        "audit backlog over capacity: oldest entries dropped"
+                    );
+                }
+            }
+        }
+    }
+}
+
+fn row(entry: &AuditEntry) -> audit_logs::ActiveModel {
+    audit_logs::ActiveModel {
+        id: Set(entry.id),
+        tenant_id: Set(entry.tenant_id),
+        user_id: Set(entry.user_id),
+        api_key_id: Set(entry.api_key_id),
+        kind: Set("API_REQUEST".into()),
+        method: Set(entry.method.clone()),
+        route: Set(entry.route.clone()),
+        path: Set(entry.path.clone()),
+        status: Set(i16::try_from(entry.status).unwrap_or(i16::MAX)),
+        success: Set((200..400).contains(&entry.status)),
+        duration_ms: Set(i32::try_from(entry.duration_ms).unwrap_or(i32::MAX)),
+        client_ip: Set(entry.client_ip.clone()),
+        user_agent: Set(entry.user_agent.clone()),
+        request_body: Set(entry.request_body.clone()),
+        metadata: Set(serde_json::json!({})),
+        created_at: Set(entry.created_at),
+    }
+}
