@@ -1,4 +1,5 @@
 //! `cargo xtask bench sandbox`: our cold run against the original's sandbox, in the same run.
+//! (`cargo xtask bench api` lives in `bench_api.rs`.)
 //!
 //! Runs the criterion benchmark `crates/sandbox/benches/cold_run.rs`, then the same scripts on
 //! Node with isolated-vm (`bench/isolated-vm/bench.mjs`, a new isolate per run, as the original
@@ -18,7 +19,8 @@ const CASES: &[&str] = &["return_ctx_a_plus_1", "ctx_10kb"];
 pub fn run(raw: &[String]) -> Result<()> {
     match raw.first().map(String::as_str) {
         Some("sandbox") => sandbox(),
-        _ => bail!("usage: cargo xtask bench sandbox"),
+        Some("api") => crate::bench_api::run(&raw[1..]),
+        _ => bail!("usage: cargo xtask bench sandbox | cargo xtask bench api [--postgres]"),
     }
 }
 

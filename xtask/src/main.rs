@@ -7,11 +7,13 @@
 //! cargo xtask db up|down|status|fresh     migrations against DATABASE_URL (default: embedded)
 //! cargo xtask tidy                        fmt check, clippy -D warnings, architecture tests
 //! cargo xtask bench sandbox               sandbox cold run vs. isolated-vm, same run
+//! cargo xtask bench api [--postgres]      GET /{tenantID}/roles with an API key vs. /health
 //! ```
 #![allow(clippy::print_stdout)] // printing is this program's job
 
 mod args;
 mod bench;
+mod bench_api;
 mod db;
 mod postgres;
 mod run;
@@ -77,6 +79,7 @@ fn print_usage() {
          \x20                             print a local-identity token for E\n\
          db up|down|status|fresh       run migrations against DATABASE_URL (default: the embedded database)\n\
          tidy                          fmt check, clippy -D warnings, architecture tests\n\
-         bench sandbox                 sandbox cold run vs. the original's isolated-vm, same run"
+         bench sandbox                 sandbox cold run vs. the original's isolated-vm, same run\n\
+         bench api [--postgres]        an authorized tenant route vs. /health, same server, same run"
     );
 }

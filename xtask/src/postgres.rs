@@ -44,3 +44,19 @@ pub fn drop_test_databases(url: &str) -> Result<usize> {
         Ok(dropped)
     })
 }
+
+/// Drops and creates the database `name` on the server of `url`.
+pub fn recreate_database(url: &str, name: &str) -> Result<()> {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?;
+    runtime.block_on(async {
+        let db = Database::connect(url).await?;
+        db.execute_unprepared(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+            .await?;
+        db.execute_unprepared(&format!("CREATE DATABASE {name}"))
+            .await?;
+        db.close().await?;
+        Ok(())
+    })
+}

@@ -51,10 +51,7 @@ impl TenantMember {
 
     /// The acting subject.
     pub fn subject(&self) -> Subject {
-        match &self.principal {
-            Principal::User(user) => Subject::User(user.id),
-            Principal::ApiKey(key) => Subject::ApiKey(key.id),
-        }
+        subject_of(&self.principal)
     }
 
     /// A permit for another permission, or 403 naming it.
@@ -77,6 +74,13 @@ impl TenantMember {
             permission,
             Some(target),
         )?)
+    }
+}
+
+fn subject_of(principal: &Principal) -> Subject {
+    match principal {
+        Principal::User(user) => Subject::User(user.id),
+        Principal::ApiKey(key) => Subject::ApiKey(key.id),
     }
 }
 
@@ -129,23 +133,14 @@ async fn extract(req: &HttpRequest) -> Result<TenantMember, ApiError> {
         tracing::error!(route = ?pattern, "tenant route without a declared permission");
         return Err(ApiError::server_error());
     };
-    let member = TenantMember {
-        route_permit: rbac::authorize(
-            tenant.id,
-            match &principal {
-                Principal::User(user) => Subject::User(user.id),
-                Principal::ApiKey(key) => Subject::ApiKey(key.id),
-            },
-            &grants,
-            required,
-            None,
-        )?,
+    let route_permit = rbac::authorize(tenant.id, subject_of(&principal), &grants, required, None)?;
+    Ok(TenantMember {
         principal,
         tenant,
         membership,
         grants,
-    };
-    Ok(member)
+        route_permit,
+    })
 }
 
 impl FromRequest for TenantMember {
