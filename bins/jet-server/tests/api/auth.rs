@@ -147,7 +147,7 @@ async fn every_bad_token_is_401_with_the_same_envelope(backend: Backend) {
 }
 db_test!(every_bad_token_is_401_with_the_same_envelope);
 
-async fn an_api_key_is_recognised_and_refused_until_it_resolves(backend: Backend) {
+async fn an_unknown_api_key_is_401_invalid_api_key(backend: Backend) {
     let Some(app) = TestApp::spawn(backend).await else {
         return;
     };
@@ -165,7 +165,7 @@ async fn an_api_key_is_recognised_and_refused_until_it_resolves(backend: Backend
         assert_eq!(code(&body), "INVALID_API_KEY");
     }
 }
-db_test!(an_api_key_is_recognised_and_refused_until_it_resolves);
+db_test!(an_unknown_api_key_is_401_invalid_api_key);
 
 async fn local_identity_mode_trusts_the_data_directory_key(backend: Backend) {
     let Some(app) = TestApp::spawn_with(backend, |s| s.identity = IdentitySettings::Local).await
