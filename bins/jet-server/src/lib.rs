@@ -6,6 +6,7 @@
 //! extractors, middleware and the error envelope, [`workers`] runs background tasks.
 //! `main.rs` only glues these together.
 
+pub mod access_cache;
 pub mod http;
 pub mod settings;
 pub mod startup;

@@ -111,6 +111,8 @@ pub struct Settings {
     pub rate_limits: RateLimitSettings,
     /// How long a graceful stop waits for in-flight requests.
     pub shutdown_timeout: Duration,
+    /// How long loaded grants may be reused (0: never); the staleness bound across processes.
+    pub access_cache_ttl: Duration,
     /// Log filter (`RUST_LOG` syntax).
     pub log_filter: String,
     /// Log line format.
@@ -319,6 +321,7 @@ impl Settings {
                 trust_forwarded_for: vars.flag("JET_TRUST_FORWARDED_FOR")?,
             },
             shutdown_timeout: Duration::from_secs(vars.parse("JET_SHUTDOWN_TIMEOUT_SECS", 20)?),
+            access_cache_ttl: Duration::from_secs(vars.parse("JET_ACCESS_CACHE_SECS", 2)?),
             log_filter: vars.get("RUST_LOG").unwrap_or_else(|| "info".into()),
             log_format,
         })

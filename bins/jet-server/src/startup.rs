@@ -147,6 +147,14 @@ impl Application {
             gc_limits.forget_idle()
         });
 
+        let access = Arc::new(crate::access_cache::AccessCache::new(
+            settings.access_cache_ttl,
+        ));
+        let expiring = Arc::clone(&access);
+        workers.spawn_periodic("access-cache-gc", Duration::from_secs(30), move || {
+            expiring.forget_expired()
+        });
+
         let (audit_sink, audit_writer) = ::audit::channel(db.clone());
         // Stopped after HTTP has drained (run_until_stopped), so it writes every last entry.
         workers.spawn("audit-writer", move |stop| audit_writer.run(stop));
@@ -162,6 +170,7 @@ impl Application {
             limits,
             encryption_key,
             audit: audit_sink,
+            access,
         });
 
         let address = format!("{}:{}", settings.host, settings.port);

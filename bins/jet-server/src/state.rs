@@ -38,4 +38,6 @@ pub struct AppState {
     pub encryption_key: EncryptionKey,
     /// Where audit entries are queued.
     pub audit: audit::AuditSink,
+    /// Recently loaded tenant access (grants), bounded in age.
+    pub access: Arc<crate::access_cache::AccessCache>,
 }

@@ -6,7 +6,8 @@
 //! 1. authenticates (user or API key);
 //! 2. answers the same 404 for a malformed id, an unknown or deleted tenant, a tenant the user
 //!    does not belong to, and another tenant than the API key's own;
-//! 3. loads the principal's grants (membership roles or key roles);
+//! 3. loads the principal's grants (membership roles or key roles), through the short-lived
+//!    `AccessCache`;
 //! 4. authorizes the route's declared permission, or answers 403 `PERMISSION_DENIED` naming it.
 //!
 //! Because the check happens here, before any body is parsed, a caller without the permission
@@ -22,6 +23,9 @@ use serde::de::DeserializeOwned;
 use tenancy::tenants::{Membership, Tenant};
 use uuid::Uuid;
 
+use std::sync::Arc;
+
+use crate::access_cache::Access;
 use crate::http::ROUTES;
 use crate::http::auth::{Principal, authenticate};
 use crate::http::error::ApiError;
@@ -92,6 +96,42 @@ pub fn path_id(req: &HttpRequest) -> Result<Uuid, ApiError> {
         .ok_or_else(ApiError::not_found)
 }
 
+/// Loads what `principal` holds in `tenant_id`; 404 when it holds nothing there.
+async fn load_access(
+    state: &AppState,
+    principal: &Principal,
+    tenant_id: Uuid,
+) -> Result<Access, ApiError> {
+    match principal {
+        Principal::User(user) => {
+            let membership = tenancy::tenants::membership(&state.db, tenant_id, user.id)
+                .await?
+                .ok_or_else(ApiError::not_found)?;
+            let grants =
+                rbac::store::grants_of_member(&state.db, tenant_id, membership.member_id).await?;
+            Ok(Access {
+                tenant: membership.tenant.clone(),
+                membership: Some(membership),
+                grants,
+            })
+        }
+        Principal::ApiKey(key) => {
+            if key.tenant_id != tenant_id {
+                return Err(ApiError::not_found());
+            }
+            let tenant = tenancy::tenants::find(&state.db, tenant_id)
+                .await?
+                .ok_or_else(ApiError::not_found)?;
+            let grants = rbac::api_keys::grants_of_key(&state.db, tenant_id, key.id).await?;
+            Ok(Access {
+                tenant,
+                membership: None,
+                grants,
+            })
+        }
+    }
+}
+
 async fn extract(req: &HttpRequest) -> Result<TenantMember, ApiError> {
     let principal = authenticate(req).await?;
     let state = req
@@ -103,26 +143,20 @@ async fn extract(req: &HttpRequest) -> Result<TenantMember, ApiError> {
         .and_then(|raw| Uuid::parse_str(raw).ok())
         .ok_or_else(ApiError::not_found)?;
 
-    let (tenant, membership, grants) = match &principal {
-        Principal::User(user) => {
-            let membership = tenancy::tenants::membership(&state.db, tenant_id, user.id)
-                .await?
-                .ok_or_else(ApiError::not_found)?;
-            let grants =
-                rbac::store::grants_of_member(&state.db, tenant_id, membership.member_id).await?;
-            (membership.tenant.clone(), Some(membership), grants)
-        }
-        Principal::ApiKey(key) => {
-            if key.tenant_id != tenant_id {
-                return Err(ApiError::not_found());
-            }
-            let tenant = tenancy::tenants::find(&state.db, tenant_id)
-                .await?
-                .ok_or_else(ApiError::not_found)?;
-            let grants = rbac::api_keys::grants_of_key(&state.db, tenant_id, key.id).await?;
-            (tenant, None, grants)
+    let subject = subject_of(&principal);
+    let access = match state.access.get(tenant_id, subject) {
+        Some(access) => access,
+        None => {
+            let access = Arc::new(load_access(state, &principal, tenant_id).await?);
+            state.access.put(tenant_id, subject, Arc::clone(&access));
+            access
         }
     };
+    let Access {
+        tenant,
+        membership,
+        grants,
+    } = Access::clone(&access);
 
     let pattern = req.match_pattern();
     let declared = ROUTES

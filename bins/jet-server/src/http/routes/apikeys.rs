@@ -111,6 +111,7 @@ pub async fn create(
         Utc::now(),
     )
     .await?;
+    state.access.invalidate_tenant(member.tenant_id());
     Ok(issued(key, raw))
 }
 
@@ -146,6 +147,7 @@ pub async fn update(
         Utc::now(),
     )
     .await?;
+    state.access.invalidate_tenant(member.tenant_id());
     Ok(ok(ApiKeyView::from(key)))
 }
 
@@ -164,6 +166,7 @@ pub async fn delete(
         Utc::now(),
     )
     .await?;
+    state.access.invalidate_tenant(member.tenant_id());
     Ok(ok(json!({"apiKeyID": id, "deleted": true})))
 }
 
