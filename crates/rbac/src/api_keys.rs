@@ -9,18 +9,18 @@
 //! roles that grant more than the creator holds.
 
 use chrono::{DateTime, Duration, Utc};
-use db_entity::{api_key_roles, api_keys, roles};
+use db_entity::{api_key_roles, api_keys};
 use ring::rand::{SecureRandom, SystemRandom};
 use sea_orm::{
-    ActiveValue::Set, ColumnTrait, Condition, ConnectionTrait, DatabaseConnection, DbErr,
-    EntityTrait, QueryFilter, QueryOrder, QuerySelect, TransactionTrait,
+    ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseConnection, DbErr, EntityTrait,
+    QueryFilter, QueryOrder, QuerySelect, TransactionTrait,
 };
 use subtle::ConstantTimeEq;
 use uuid::Uuid;
 
 use crate::catalog::{Action, Permission, Resource};
 use crate::policy::{Grants, Permit, Subject};
-use crate::store::{StoreError, grants_of_roles};
+use crate::store::{StoreError, grants_of_roles, usable_role_ids};
 
 /// Prefix of every key.
 pub const KEY_PREFIX: &str = "jet_";
@@ -164,18 +164,7 @@ async fn checked_roles(
     let mut unique = role_ids.to_vec();
     unique.sort();
     unique.dedup();
-    let found: Vec<Uuid> = roles::Entity::find()
-        .select_only()
-        .column(roles::Column::Id)
-        .filter(roles::Column::Id.is_in(unique.clone()))
-        .filter(
-            Condition::any()
-                .add(roles::Column::TenantId.eq(tenant_id))
-                .add(roles::Column::TenantId.is_null()),
-        )
-        .into_tuple()
-        .all(db)
-        .await?;
+    let found = usable_role_ids(db, tenant_id, &unique).await?;
     if found.len() != unique.len() {
         return Err(ApiKeyError::Invalid {
             field: "roleIDs",

@@ -128,6 +128,26 @@ pub async fn grants_of_member(
     grants_of_roles(db, tenant_id, &assigned).await
 }
 
+/// Those of `role_ids` that may be used in `tenant_id`: its own roles and global ones.
+pub async fn usable_role_ids(
+    db: &impl ConnectionTrait,
+    tenant_id: Uuid,
+    role_ids: &[Uuid],
+) -> Result<Vec<Uuid>, StoreError> {
+    Ok(roles::Entity::find()
+        .select_only()
+        .column(roles::Column::Id)
+        .filter(roles::Column::Id.is_in(role_ids.to_vec()))
+        .filter(
+            Condition::any()
+                .add(roles::Column::TenantId.eq(tenant_id))
+                .add(roles::Column::TenantId.is_null()),
+        )
+        .into_tuple()
+        .all(db)
+        .await?)
+}
+
 /// The union of `role_ids`' grants in `tenant_id`, ignoring roles of other tenants.
 pub async fn grants_of_roles(
     db: &impl ConnectionTrait,
@@ -139,18 +159,7 @@ pub async fn grants_of_roles(
         return Ok(grants);
     }
     // A role assigned here must belong to this tenant or be global: never trust the mapping alone.
-    let valid: Vec<Uuid> = roles::Entity::find()
-        .select_only()
-        .column(roles::Column::Id)
-        .filter(roles::Column::Id.is_in(role_ids.to_vec()))
-        .filter(
-            Condition::any()
-                .add(roles::Column::TenantId.eq(tenant_id))
-                .add(roles::Column::TenantId.is_null()),
-        )
-        .into_tuple()
-        .all(db)
-        .await?;
+    let valid = usable_role_ids(db, tenant_id, role_ids).await?;
     if valid.is_empty() {
         return Ok(grants);
     }

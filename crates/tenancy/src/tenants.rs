@@ -8,7 +8,7 @@
 //! that does not exist, one that was deleted, and one the user does not belong to, so callers
 //! cannot leak which is which.
 
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, SubsecRound, Utc};
 use db_entity::{tenant_member_roles, tenant_members, tenants, user_tenant_configs};
 use sea_orm::{
     ActiveValue::Set, ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder,
@@ -121,14 +121,27 @@ pub async fn create(
             message: format!("must be 1 to {MAX_TITLE_CHARS} characters"),
         });
     }
-    let tenant_id = Uuid::now_v7();
+    // Stored precision (PostgreSQL keeps microseconds), so this answer matches later reads.
+    let now = now.trunc_subsecs(6);
+    let tenant = Tenant {
+        id: Uuid::now_v7(),
+        title,
+        logo_url: new.logo_url.filter(|url| !url.trim().is_empty()),
+        creator_user_id: Some(creator),
+        is_disabled: false,
+        disabled_at: None,
+        disable_reason: None,
+        created_at: now,
+        updated_at: now,
+    };
+    let tenant_id = tenant.id;
     let member_id = Uuid::now_v7();
     let txn = db.begin().await?;
     tenants::Entity::insert(tenants::ActiveModel {
         id: Set(tenant_id),
-        title: Set(title),
-        logo_url: Set(new.logo_url.filter(|url| !url.trim().is_empty())),
-        creator_user_id: Set(Some(creator)),
+        title: Set(tenant.title.clone()),
+        logo_url: Set(tenant.logo_url.clone()),
+        creator_user_id: Set(tenant.creator_user_id),
         created_by_api_key_id: Set(None),
         is_disabled: Set(false),
         disabled_at: Set(None),
@@ -170,12 +183,10 @@ pub async fn create(
     .exec_without_returning(&txn)
     .await?;
     txn.commit().await?;
-
-    let membership = membership(db, tenant_id, creator).await?;
-    membership.ok_or_else(|| {
-        Error::Database(sea_orm::DbErr::RecordNotFound(
-            "the tenant just created is not visible".into(),
-        ))
+    Ok(Membership {
+        tenant,
+        member_id,
+        relationship: Relationship::Admin,
     })
 }
 

@@ -18,7 +18,7 @@ use actix_web::dev::Payload;
 use actix_web::web::Data;
 use actix_web::{FromRequest, HttpRequest};
 use futures_util::future::LocalBoxFuture;
-use rbac::{Grants, Permission, Permit, Subject, Target};
+use rbac::{Grants, Permit, Subject};
 use serde::de::DeserializeOwned;
 use tenancy::tenants::{Membership, Tenant};
 use uuid::Uuid;
@@ -56,28 +56,6 @@ impl TenantMember {
     /// The acting subject.
     pub fn subject(&self) -> Subject {
         subject_of(&self.principal)
-    }
-
-    /// A permit for another permission, or 403 naming it.
-    pub fn permit(&self, permission: Permission) -> Result<Permit, ApiError> {
-        Ok(rbac::authorize(
-            self.tenant_id(),
-            self.subject(),
-            &self.grants,
-            permission,
-            None,
-        )?)
-    }
-
-    /// A permit for `permission` on one object.
-    pub fn permit_on(&self, permission: Permission, target: &Target) -> Result<Permit, ApiError> {
-        Ok(rbac::authorize(
-            self.tenant_id(),
-            self.subject(),
-            &self.grants,
-            permission,
-            Some(target),
-        )?)
     }
 }
 

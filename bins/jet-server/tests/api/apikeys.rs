@@ -6,40 +6,14 @@ use test_support::{Backend, db_test};
 
 use crate::helpers::{TestApp, code, json};
 
-async fn role_id(app: &TestApp, token: &str, tenant: &str, title: &str) -> Value {
-    let (_, roles) = json(
-        app.get(&format!("/api/v1/tenants/{tenant}/roles"))
-            .bearer_auth(token)
-            .send()
-            .await
-            .unwrap(),
-    )
-    .await;
-    roles["data"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|r| r["roleTitle"] == title)
-        .unwrap()["roleID"]
-        .clone()
-}
-
 async fn an_api_key_acts_in_its_tenant_with_its_roles_until_disabled(backend: Backend) {
     let Some(app) = TestApp::spawn(backend).await else {
         return;
     };
     let alice = app.token_for("alice", "alice@example.com");
-    let create = |title: &str| {
-        app.post("/api/v1/tenants")
-            .bearer_auth(&alice)
-            .json(&json!({"tenantTitle": title}))
-            .send()
-    };
-    let (_, t) = json(create("T").await.unwrap()).await;
-    let (_, u) = json(create("U").await.unwrap()).await;
-    let t = t["data"]["tenantID"].as_str().unwrap().to_string();
-    let u = u["data"]["tenantID"].as_str().unwrap().to_string();
-    let editor = role_id(&app, &alice, &t, "Editor").await;
+    let t = app.create_tenant(&alice, "T").await;
+    let u = app.create_tenant(&alice, "U").await;
+    let editor = app.role_id(&alice, &t, "Editor").await;
 
     let (status, issued) = json(
         app.post(&format!("/api/v1/tenants/{t}/apikeys"))
@@ -209,27 +183,9 @@ async fn keys_are_validated_and_cannot_exceed_their_creator(backend: Backend) {
         return;
     };
     let alice = app.token_for("alice", "alice@example.com");
-    let (_, t) = json(
-        app.post("/api/v1/tenants")
-            .bearer_auth(&alice)
-            .json(&json!({"tenantTitle": "T"}))
-            .send()
-            .await
-            .unwrap(),
-    )
-    .await;
-    let t = t["data"]["tenantID"].as_str().unwrap().to_string();
-    let (_, u) = json(
-        app.post("/api/v1/tenants")
-            .bearer_auth(&alice)
-            .json(&json!({"tenantTitle": "U"}))
-            .send()
-            .await
-            .unwrap(),
-    )
-    .await;
-    let u = u["data"]["tenantID"].as_str().unwrap().to_string();
-    let foreign_role = role_id(&app, &alice, &u, "Admin").await;
+    let t = app.create_tenant(&alice, "T").await;
+    let u = app.create_tenant(&alice, "U").await;
+    let foreign_role = app.role_id(&alice, &u, "Admin").await;
 
     let cases = [
         (json!({"apiKeyTitle": ""}), "apiKeyTitle"),
@@ -257,10 +213,8 @@ async fn keys_are_validated_and_cannot_exceed_their_creator(backend: Backend) {
         assert_eq!(answer["error"]["field"], field, "{body}: {answer}");
     }
 
-    // A Viewer-keyed key cannot mint an Admin key: it lacks apikey:create anyway; an Editor user
-    // cannot either. Escalation is checked for a holder of apikey:create with fewer rights than
-    // the roles asked for, which needs custom roles (next step); here: the route check holds.
-    let viewer = role_id(&app, &alice, &t, "Viewer").await;
+    // A key without apikey:create is stopped by the route check.
+    let viewer = app.role_id(&alice, &t, "Viewer").await;
     let (_, issued) = json(
         app.post(&format!("/api/v1/tenants/{t}/apikeys"))
             .bearer_auth(&alice)
@@ -271,7 +225,7 @@ async fn keys_are_validated_and_cannot_exceed_their_creator(backend: Backend) {
     )
     .await;
     let raw = issued["data"]["apiKey"].as_str().unwrap();
-    let admin = role_id(&app, &alice, &t, "Admin").await;
+    let admin = app.role_id(&alice, &t, "Admin").await;
     let (status, body) = json(
         app.post(&format!("/api/v1/tenants/{t}/apikeys"))
             .header("authorization", format!("api_key {raw}"))
@@ -282,5 +236,105 @@ async fn keys_are_validated_and_cannot_exceed_their_creator(backend: Backend) {
     )
     .await;
     assert_eq!((status, code(&body)), (403, "PERMISSION_DENIED"));
+    assert_eq!(body["error"]["required"], "apikey:create");
+
+    // A member who may create keys, but holds less than Admin, cannot issue an Admin key: the
+    // escalation check itself, past the route check.
+    let carol = app.token_for("carol", "carol@example.com");
+    let minter = minter_member(&app, &carol, &t).await;
+    let (status, body) = json(
+        app.post(&format!("/api/v1/tenants/{t}/apikeys"))
+            .bearer_auth(&carol)
+            .json(&json!({"apiKeyTitle": "escalate", "roleIDs": [admin]}))
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!((status, code(&body)), (403, "PERMISSION_DENIED"), "{body}");
+    assert!(
+        body["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("more rights")
+    );
+    assert!(
+        body["error"].get("required").is_none(),
+        "not a missing route permission"
+    );
+    // The same member may issue a key with exactly its own role.
+    let (status, body) = json(
+        app.post(&format!("/api/v1/tenants/{t}/apikeys"))
+            .bearer_auth(&carol)
+            .json(&json!({"apiKeyTitle": "same rights", "roleIDs": [minter]}))
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(status, 201, "{body}");
 }
 db_test!(keys_are_validated_and_cannot_exceed_their_creator);
+
+/// Signs carol in and makes her a member of `tenant` holding only a custom "Key minter" role
+/// (`apikey:create`, `role:list`), written straight to the database: role editing has no route
+/// yet. Returns the role's id.
+async fn minter_member(app: &TestApp, carol: &str, tenant: &str) -> Value {
+    use db_entity::{role_permissions, roles, tenant_member_roles};
+    use sea_orm::{ActiveValue::Set, EntityTrait};
+
+    let (_, me) = json(
+        app.get("/api/v1/auth")
+            .bearer_auth(carol)
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    let carol_id: uuid::Uuid = me["data"]["userID"].as_str().unwrap().parse().unwrap();
+    let tenant_id: uuid::Uuid = tenant.parse().unwrap();
+    let db = sea_orm::Database::connect(&app.database.url).await.unwrap();
+    let now = chrono::Utc::now();
+    let member = tenancy::tenants::add_member(
+        &db,
+        tenant_id,
+        carol_id,
+        tenancy::tenants::Relationship::Member,
+        now,
+    )
+    .await
+    .unwrap();
+    let role_id = uuid::Uuid::now_v7();
+    roles::Entity::insert(roles::ActiveModel {
+        id: Set(role_id),
+        tenant_id: Set(Some(tenant_id)),
+        title: Set("Key minter".into()),
+        description: Set(None),
+        builtin: Set(None),
+        created_by_user_id: Set(None),
+        created_by_api_key_id: Set(None),
+        created_at: Set(now),
+        updated_at: Set(now),
+    })
+    .exec_without_returning(&db)
+    .await
+    .unwrap();
+    for permission in ["apikey:create", "role:list"] {
+        role_permissions::Entity::insert(role_permissions::ActiveModel {
+            role_id: Set(role_id),
+            permission_id: Set(permission.into()),
+        })
+        .exec_without_returning(&db)
+        .await
+        .unwrap();
+    }
+    tenant_member_roles::Entity::insert(tenant_member_roles::ActiveModel {
+        tenant_id: Set(tenant_id),
+        member_id: Set(member.member_id),
+        role_id: Set(role_id),
+    })
+    .exec_without_returning(&db)
+    .await
+    .unwrap();
+    json!(role_id)
+}

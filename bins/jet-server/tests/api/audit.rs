@@ -39,31 +39,8 @@ async fn calls_are_recorded_with_principals_and_without_secrets(backend: Backend
         return;
     };
     let alice = app.token_for("alice", "alice@example.com");
-    let (_, t) = json(
-        app.post("/api/v1/tenants")
-            .bearer_auth(&alice)
-            .json(&json!({"tenantTitle": "T"}))
-            .send()
-            .await
-            .unwrap(),
-    )
-    .await;
-    let t = t["data"]["tenantID"].as_str().unwrap().to_string();
-    let (_, roles) = json(
-        app.get(&format!("/api/v1/tenants/{t}/roles"))
-            .bearer_auth(&alice)
-            .send()
-            .await
-            .unwrap(),
-    )
-    .await;
-    let editor = roles["data"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|r| r["roleTitle"] == "Editor")
-        .unwrap()["roleID"]
-        .clone();
+    let t = app.create_tenant(&alice, "T").await;
+    let editor = app.role_id(&alice, &t, "Editor").await;
     let (_, issued) = json(
         app.post(&format!("/api/v1/tenants/{t}/apikeys"))
             .bearer_auth(&alice)

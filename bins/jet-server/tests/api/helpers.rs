@@ -117,6 +117,40 @@ impl TestApp {
         self.client.post(self.url(path))
     }
 
+    /// Creates a tenant as the holder of `token`; its id.
+    pub async fn create_tenant(&self, token: &str, title: &str) -> String {
+        let (status, body) = json(
+            self.post("/api/v1/tenants")
+                .bearer_auth(token)
+                .json(&serde_json::json!({"tenantTitle": title}))
+                .send()
+                .await
+                .unwrap(),
+        )
+        .await;
+        assert_eq!(status, 201, "{body}");
+        body["data"]["tenantID"].as_str().unwrap().to_string()
+    }
+
+    /// The id of the role titled `title` in `tenant`, as JSON.
+    pub async fn role_id(&self, token: &str, tenant: &str, title: &str) -> serde_json::Value {
+        let (_, roles) = json(
+            self.get(&format!("/api/v1/tenants/{tenant}/roles"))
+                .bearer_auth(token)
+                .send()
+                .await
+                .unwrap(),
+        )
+        .await;
+        roles["data"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|role| role["roleTitle"] == title)
+            .unwrap_or_else(|| panic!("no role {title}"))["roleID"]
+            .clone()
+    }
+
     /// A valid token for a Firebase user.
     pub fn token_for(&self, subject: &str, email: &str) -> String {
         TestKey::primary().firebase_token(subject, email, tokens::now())

@@ -23,36 +23,10 @@ async fn every_tenant_route_refuses_strangers_and_members_without_the_permission
     let bob = app.token_for("bob", "bob@example.com");
     let carol = app.token_for("carol", "carol@example.com");
 
-    let create = |token: &str, title: &str| {
-        app.post("/api/v1/tenants")
-            .bearer_auth(token)
-            .json(&json!({"tenantTitle": title}))
-            .send()
-    };
-    let (_, tenant) = json(create(&alice, "T").await.unwrap()).await;
-    let tenant_id: uuid::Uuid = tenant["data"]["tenantID"]
-        .as_str()
-        .unwrap()
-        .parse()
-        .unwrap();
-    let (status, other) = json(create(&bob, "U").await.unwrap()).await;
-    assert_eq!(status, 201, "bob is a real user of another tenant");
-    let other_id = other["data"]["tenantID"].as_str().unwrap().to_string();
-    let (_, roles) = json(
-        app.get(&format!("/api/v1/tenants/{other_id}/roles"))
-            .bearer_auth(&bob)
-            .send()
-            .await
-            .unwrap(),
-    )
-    .await;
-    let admin_role = roles["data"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|r| r["roleTitle"] == "Admin")
-        .unwrap()["roleID"]
-        .clone();
+    let tenant_id: uuid::Uuid = app.create_tenant(&alice, "T").await.parse().unwrap();
+    // Bob is a real user of another tenant, with an API key holding every permission there.
+    let other_id = app.create_tenant(&bob, "U").await;
+    let admin_role = app.role_id(&bob, &other_id, "Admin").await;
     let (status, key) = json(
         app.post(&format!("/api/v1/tenants/{other_id}/apikeys"))
             .bearer_auth(&bob)

@@ -77,9 +77,20 @@ pub struct UpdateApiKey {
     role_ids: Option<Vec<Uuid>>,
 }
 
+/// A key as shown once, right after it is issued: the view plus the raw key.
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+struct IssuedKeyView {
+    #[serde(flatten)]
+    key: ApiKeyView,
+    api_key: String,
+}
+
 fn issued(key: ApiKey, raw: RawKey) -> HttpResponse {
-    let mut view = serde_json::to_value(ApiKeyView::from(key)).unwrap_or_default();
-    view["apiKey"] = json!(raw.0);
+    let view = IssuedKeyView {
+        key: key.into(),
+        api_key: raw.0,
+    };
     HttpResponse::Created().json(json!({ "data": view }))
 }
 
