@@ -16,6 +16,7 @@
 pub use sea_orm_migration::prelude::*;
 
 mod m20261123_000001_identity_tenancy_rbac_audit;
+mod m20261123_000002_folders;
 
 /// Every migration, in order.
 #[derive(Debug)]
@@ -24,8 +25,9 @@ pub struct Migrator;
 #[async_trait::async_trait]
 impl MigratorTrait for Migrator {
     fn migrations() -> Vec<Box<dyn MigrationTrait>> {
-        vec![Box::new(
-            m20261123_000001_identity_tenancy_rbac_audit::Migration,
-        )]
+        vec![
+            Box::new(m20261123_000001_identity_tenancy_rbac_audit::Migration),
+            Box::new(m20261123_000002_folders::Migration),
+        ]
     }
 }

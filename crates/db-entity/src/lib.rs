@@ -6,6 +6,7 @@
 pub mod api_key_roles;
 pub mod api_keys;
 pub mod audit_logs;
+pub mod folders;
 pub mod permissions;
 pub mod role_asset_grants;
 pub mod role_permissions;

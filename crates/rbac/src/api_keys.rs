@@ -12,15 +12,16 @@ use chrono::{DateTime, Duration, Utc};
 use db_entity::{api_key_roles, api_keys};
 use ring::rand::{SecureRandom, SystemRandom};
 use sea_orm::{
-    ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseConnection, DbErr, EntityTrait,
-    QueryFilter, QueryOrder, QuerySelect, TransactionTrait,
+    ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter,
+    QueryOrder, QuerySelect, TransactionTrait,
 };
 use subtle::ConstantTimeEq;
 use uuid::Uuid;
 
-use crate::catalog::{Action, Permission, Resource};
+use crate::catalog::{Action, Resource};
+use crate::error::Error;
 use crate::policy::{Grants, Permit, Subject};
-use crate::store::{StoreError, grants_of_roles, usable_role_ids};
+use crate::store::{checked_roles, grants_of_roles};
 
 /// Prefix of every key.
 pub const KEY_PREFIX: &str = "jet_";
@@ -30,40 +31,6 @@ const LOOKUP_CHARS: usize = 8;
 const LAST_USED_RESOLUTION: Duration = Duration::seconds(60);
 /// Longest title.
 const MAX_TITLE_CHARS: usize = 200;
-
-/// Errors of API-key management.
-#[derive(Debug, thiserror::Error)]
-pub enum ApiKeyError {
-    /// The permit does not cover this operation (a bug in the caller).
-    #[error("the permit does not cover {0}")]
-    PermitMismatch(Permission),
-    /// An input breaks a rule.
-    #[error("{field}: {message}")]
-    Invalid {
-        /// The field, in the API's spelling.
-        field: &'static str,
-        /// What is wrong.
-        message: String,
-    },
-    /// The key would hold more than its creator.
-    #[error("a key cannot be given more rights than its creator holds")]
-    Escalation,
-    /// No such key in this tenant.
-    #[error("API key not found")]
-    NotFound,
-    /// The system random source failed.
-    #[error("the system random source failed")]
-    Random,
-    /// Storage failed.
-    #[error(transparent)]
-    Store(#[from] StoreError),
-}
-
-impl From<DbErr> for ApiKeyError {
-    fn from(error: DbErr) -> Self {
-        ApiKeyError::Store(StoreError::Database(error))
-    }
-}
 
 /// An API key as shown after creation (never its secret).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -113,11 +80,11 @@ impl std::fmt::Debug for RawKey {
     }
 }
 
-fn generate() -> Result<RawKey, ApiKeyError> {
+fn generate() -> Result<RawKey, Error> {
     let mut secret = [0u8; 32];
     SystemRandom::new()
         .fill(&mut secret)
-        .map_err(|_| ApiKeyError::Random)?;
+        .map_err(|_| Error::Random)?;
     Ok(RawKey(format!("{KEY_PREFIX}{}", hex::encode(secret))))
 }
 
@@ -131,51 +98,15 @@ fn lookup_prefix(raw: &str) -> Option<&str> {
     well_formed.then(|| &secret[..LOOKUP_CHARS])
 }
 
-fn require(permit: &Permit, tenant_id: Uuid, action: Action) -> Result<(), ApiKeyError> {
-    let permission = Permission {
-        resource: Resource::ApiKey,
-        action,
-    };
-    if permit.covers(tenant_id, permission, None) {
-        Ok(())
-    } else {
-        Err(ApiKeyError::PermitMismatch(permission))
-    }
-}
-
-fn valid_title(title: &str) -> Result<String, ApiKeyError> {
+fn valid_title(title: &str) -> Result<String, Error> {
     let title = title.trim();
     if title.is_empty() || title.chars().count() > MAX_TITLE_CHARS {
-        return Err(ApiKeyError::Invalid {
+        return Err(Error::Invalid {
             field: "apiKeyTitle",
             message: format!("must be 1 to {MAX_TITLE_CHARS} characters"),
         });
     }
     Ok(title.to_string())
-}
-
-/// Checks that every role exists in `tenant_id` (or is global) and grants no more than `holder`.
-async fn checked_roles(
-    db: &impl ConnectionTrait,
-    tenant_id: Uuid,
-    role_ids: &[Uuid],
-    holder: &Grants,
-) -> Result<Vec<Uuid>, ApiKeyError> {
-    let mut unique = role_ids.to_vec();
-    unique.sort();
-    unique.dedup();
-    let found = usable_role_ids(db, tenant_id, &unique).await?;
-    if found.len() != unique.len() {
-        return Err(ApiKeyError::Invalid {
-            field: "roleIDs",
-            message: "every role must exist in this tenant".into(),
-        });
-    }
-    let granted = grants_of_roles(db, tenant_id, &unique).await?;
-    if !holder.covers(&granted) {
-        return Err(ApiKeyError::Escalation);
-    }
-    Ok(unique)
 }
 
 /// What a new key needs.
@@ -195,8 +126,8 @@ pub async fn create(
     holder: &Grants,
     new: NewApiKey,
     now: DateTime<Utc>,
-) -> Result<(ApiKey, RawKey), ApiKeyError> {
-    require(permit, tenant_id, Action::Create)?;
+) -> Result<(ApiKey, RawKey), Error> {
+    permit.require(tenant_id, Resource::ApiKey, Action::Create)?;
     let title = valid_title(&new.title)?;
     let txn = db.begin().await?;
     let role_ids = checked_roles(&txn, tenant_id, &new.role_ids, holder).await?;
@@ -213,11 +144,9 @@ async fn insert(
     role_ids: &[Uuid],
     disabled: bool,
     now: DateTime<Utc>,
-) -> Result<(Uuid, RawKey), ApiKeyError> {
+) -> Result<(Uuid, RawKey), Error> {
     let raw = generate()?;
-    let prefix = lookup_prefix(&raw.0)
-        .ok_or(ApiKeyError::Random)?
-        .to_string();
+    let prefix = lookup_prefix(&raw.0).ok_or(Error::Random)?.to_string();
     let id = Uuid::now_v7();
     let (creator_user_id, created_by_api_key_id) = match permit.subject() {
         Subject::User(user) => (Some(user), None),
@@ -248,7 +177,7 @@ async fn set_roles(
     db: &impl ConnectionTrait,
     key_id: Uuid,
     role_ids: &[Uuid],
-) -> Result<(), ApiKeyError> {
+) -> Result<(), Error> {
     api_key_roles::Entity::delete_many()
         .filter(api_key_roles::Column::ApiKeyId.eq(key_id))
         .exec(db)
@@ -282,7 +211,7 @@ fn view(row: api_keys::Model, role_ids: Vec<Uuid>) -> ApiKey {
     }
 }
 
-async fn roles_of(db: &impl ConnectionTrait, key_id: Uuid) -> Result<Vec<Uuid>, ApiKeyError> {
+async fn roles_of(db: &impl ConnectionTrait, key_id: Uuid) -> Result<Vec<Uuid>, Error> {
     Ok(api_key_roles::Entity::find()
         .select_only()
         .column(api_key_roles::Column::RoleId)
@@ -296,28 +225,24 @@ async fn find_row(
     db: &impl ConnectionTrait,
     tenant_id: Uuid,
     id: Uuid,
-) -> Result<api_keys::Model, ApiKeyError> {
+) -> Result<api_keys::Model, Error> {
     api_keys::Entity::find_by_id(id)
         .filter(api_keys::Column::TenantId.eq(tenant_id))
         .filter(api_keys::Column::DeletedAt.is_null())
         .one(db)
         .await?
-        .ok_or(ApiKeyError::NotFound)
+        .ok_or(Error::NotFound)
 }
 
 /// One key of `tenant_id` (no permit: reading is checked by the caller's route).
-pub async fn get(
-    db: &impl ConnectionTrait,
-    tenant_id: Uuid,
-    id: Uuid,
-) -> Result<ApiKey, ApiKeyError> {
+pub async fn get(db: &impl ConnectionTrait, tenant_id: Uuid, id: Uuid) -> Result<ApiKey, Error> {
     let row = find_row(db, tenant_id, id).await?;
     let roles = roles_of(db, id).await?;
     Ok(view(row, roles))
 }
 
 /// The keys of `tenant_id`, newest first.
-pub async fn list(db: &DatabaseConnection, tenant_id: Uuid) -> Result<Vec<ApiKey>, ApiKeyError> {
+pub async fn list(db: &DatabaseConnection, tenant_id: Uuid) -> Result<Vec<ApiKey>, Error> {
     let rows = api_keys::Entity::find()
         .filter(api_keys::Column::TenantId.eq(tenant_id))
         .filter(api_keys::Column::DeletedAt.is_null())
@@ -352,8 +277,8 @@ pub async fn update(
     id: Uuid,
     change: ApiKeyChange,
     now: DateTime<Utc>,
-) -> Result<ApiKey, ApiKeyError> {
-    require(permit, tenant_id, Action::Update)?;
+) -> Result<ApiKey, Error> {
+    permit.require(tenant_id, Resource::ApiKey, Action::Update)?;
     let txn = db.begin().await?;
     let row = find_row(&txn, tenant_id, id).await?;
     let mut update: api_keys::ActiveModel = row.into();
@@ -380,8 +305,8 @@ pub async fn delete(
     tenant_id: Uuid,
     id: Uuid,
     now: DateTime<Utc>,
-) -> Result<(), ApiKeyError> {
-    require(permit, tenant_id, Action::Delete)?;
+) -> Result<(), Error> {
+    permit.require(tenant_id, Resource::ApiKey, Action::Delete)?;
     let row = find_row(db, tenant_id, id).await?;
     let mut update: api_keys::ActiveModel = row.into();
     update.deleted_at = Set(Some(now));
@@ -398,8 +323,8 @@ pub async fn clone_key(
     holder: &Grants,
     id: Uuid,
     now: DateTime<Utc>,
-) -> Result<(ApiKey, RawKey), ApiKeyError> {
-    require(permit, tenant_id, Action::Create)?;
+) -> Result<(ApiKey, RawKey), Error> {
+    permit.require(tenant_id, Resource::ApiKey, Action::Create)?;
     let txn = db.begin().await?;
     let source = find_row(&txn, tenant_id, id).await?;
     let role_ids = checked_roles(&txn, tenant_id, &roles_of(&txn, id).await?, holder).await?;
@@ -416,7 +341,7 @@ pub async fn resolve(
     db: &DatabaseConnection,
     raw: &str,
     now: DateTime<Utc>,
-) -> Result<Option<ResolvedKey>, ApiKeyError> {
+) -> Result<Option<ResolvedKey>, Error> {
     let Some(prefix) = lookup_prefix(raw) else {
         return Ok(None);
     };
@@ -459,9 +384,9 @@ pub async fn grants_of_key(
     db: &impl ConnectionTrait,
     tenant_id: Uuid,
     id: Uuid,
-) -> Result<Grants, ApiKeyError> {
+) -> Result<Grants, Error> {
     let roles = roles_of(db, id).await?;
-    Ok(grants_of_roles(db, tenant_id, &roles).await?)
+    grants_of_roles(db, tenant_id, &roles).await
 }
 
 #[cfg(test)]

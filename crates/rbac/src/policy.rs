@@ -136,6 +136,24 @@ impl Permit {
     }
 }
 
+impl Permit {
+    /// `Ok` when this permit allows `action` on `resource` type-wide in `tenant_id`; a mutating
+    /// domain function calls this first, so a caller that checked something else fails loudly.
+    pub fn require(
+        &self,
+        tenant_id: Uuid,
+        resource: Resource,
+        action: Action,
+    ) -> Result<(), crate::Error> {
+        let permission = Permission { resource, action };
+        if self.covers(tenant_id, permission, None) {
+            Ok(())
+        } else {
+            Err(crate::Error::PermitMismatch(permission))
+        }
+    }
+}
+
 /// A refused check: what would have been needed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
 #[error("permission denied: requires {required}")]

@@ -7,26 +7,19 @@ use chrono::{DateTime, Utc};
 use db_entity::{permissions, role_asset_grants, role_permissions, roles, tenant_member_roles};
 use sea_orm::sea_query::OnConflict;
 use sea_orm::{
-    ActiveValue::Set, ColumnTrait, Condition, ConnectionTrait, DbErr, EntityTrait, QueryFilter,
-    QueryOrder, QuerySelect,
+    ActiveValue::Set, ColumnTrait, Condition, ConnectionTrait, EntityTrait, QueryFilter,
+    QuerySelect,
 };
 use uuid::Uuid;
 
 use crate::builtin::BuiltinRole;
 use crate::catalog::{Action, Permission, Resource};
+use crate::error::Error;
 use crate::policy::Grants;
-
-/// Errors of the RBAC store.
-#[derive(Debug, thiserror::Error)]
-pub enum StoreError {
-    /// The database failed.
-    #[error("database error: {0}")]
-    Database(#[from] DbErr),
-}
 
 /// Makes the `permissions` table hold exactly the catalog's entries (adds new ones; entries no
 /// longer in the catalog are removed, and with them any grant of them).
-pub async fn sync_catalog(db: &impl ConnectionTrait) -> Result<(), StoreError> {
+pub async fn sync_catalog(db: &impl ConnectionTrait) -> Result<(), Error> {
     let rows: Vec<permissions::ActiveModel> = Permission::all()
         .map(|permission| permissions::ActiveModel {
             id: Set(permission.to_string()),
@@ -73,7 +66,7 @@ pub async fn create_builtin_roles(
     tenant_id: Uuid,
     created_by_user_id: Option<Uuid>,
     now: DateTime<Utc>,
-) -> Result<BuiltinRoleIds, StoreError> {
+) -> Result<BuiltinRoleIds, Error> {
     let mut ids = Vec::with_capacity(3);
     for role in BuiltinRole::ALL {
         let id = Uuid::now_v7();
@@ -116,7 +109,7 @@ pub async fn grants_of_member(
     db: &impl ConnectionTrait,
     tenant_id: Uuid,
     member_id: Uuid,
-) -> Result<Grants, StoreError> {
+) -> Result<Grants, Error> {
     let assigned: Vec<Uuid> = tenant_member_roles::Entity::find()
         .select_only()
         .column(tenant_member_roles::Column::RoleId)
@@ -133,7 +126,7 @@ pub async fn usable_role_ids(
     db: &impl ConnectionTrait,
     tenant_id: Uuid,
     role_ids: &[Uuid],
-) -> Result<Vec<Uuid>, StoreError> {
+) -> Result<Vec<Uuid>, Error> {
     Ok(roles::Entity::find()
         .select_only()
         .column(roles::Column::Id)
@@ -153,7 +146,7 @@ pub async fn grants_of_roles(
     db: &impl ConnectionTrait,
     tenant_id: Uuid,
     role_ids: &[Uuid],
-) -> Result<Grants, StoreError> {
+) -> Result<Grants, Error> {
     let mut grants = Grants::new();
     if role_ids.is_empty() {
         return Ok(grants);
@@ -197,66 +190,44 @@ pub async fn grants_of_roles(
     Ok(grants)
 }
 
-/// A role with its permissions.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct RoleInfo {
-    /// Id.
-    pub id: Uuid,
-    /// `None` for a global role.
-    pub tenant_id: Option<Uuid>,
-    /// Title.
-    pub title: String,
-    /// Description.
-    pub description: Option<String>,
-    /// The built-in role it is, if any.
-    pub builtin: Option<BuiltinRole>,
-    /// Type-wide permissions, sorted.
-    pub permissions: Vec<Permission>,
-    /// Creation time.
-    pub created_at: DateTime<Utc>,
-}
-
-/// The roles usable in `tenant_id` (its own and the global ones), by title.
-pub async fn list_roles(
+/// Checks that every role exists in `tenant_id` (or is global) and grants no more than `holder`;
+/// answers the roles without duplicates. Used wherever roles are handed out (members, keys).
+pub async fn checked_roles(
     db: &impl ConnectionTrait,
     tenant_id: Uuid,
-) -> Result<Vec<RoleInfo>, StoreError> {
-    let rows = roles::Entity::find()
-        .filter(
-            Condition::any()
-                .add(roles::Column::TenantId.eq(tenant_id))
-                .add(roles::Column::TenantId.is_null()),
-        )
-        .order_by_asc(roles::Column::Title)
-        .all(db)
-        .await?;
-    let ids: Vec<Uuid> = rows.iter().map(|r| r.id).collect();
-    let pairs: Vec<(Uuid, String)> = role_permissions::Entity::find()
+    role_ids: &[Uuid],
+    holder: &Grants,
+) -> Result<Vec<Uuid>, Error> {
+    let mut unique = role_ids.to_vec();
+    unique.sort();
+    unique.dedup();
+    let found = usable_role_ids(db, tenant_id, &unique).await?;
+    if found.len() != unique.len() {
+        return Err(Error::Invalid {
+            field: "roleIDs",
+            message: "every role must exist in this tenant".into(),
+        });
+    }
+    let granted = grants_of_roles(db, tenant_id, &unique).await?;
+    if !holder.covers(&granted) {
+        return Err(Error::Escalation);
+    }
+    Ok(unique)
+}
+
+/// The id of `tenant_id`'s built-in `role`.
+pub async fn builtin_role_id(
+    db: &impl ConnectionTrait,
+    tenant_id: Uuid,
+    role: BuiltinRole,
+) -> Result<Uuid, Error> {
+    roles::Entity::find()
         .select_only()
-        .column(role_permissions::Column::RoleId)
-        .column(role_permissions::Column::PermissionId)
-        .filter(role_permissions::Column::RoleId.is_in(ids))
+        .column(roles::Column::Id)
+        .filter(roles::Column::TenantId.eq(tenant_id))
+        .filter(roles::Column::Builtin.eq(role.key()))
         .into_tuple()
-        .all(db)
-        .await?;
-    Ok(rows
-        .into_iter()
-        .map(|row| {
-            let mut permissions: Vec<Permission> = pairs
-                .iter()
-                .filter(|(role, _)| *role == row.id)
-                .filter_map(|(_, text)| text.parse().ok())
-                .collect();
-            permissions.sort();
-            RoleInfo {
-                id: row.id,
-                tenant_id: row.tenant_id,
-                title: row.title,
-                description: row.description,
-                builtin: row.builtin.as_deref().and_then(BuiltinRole::from_key),
-                permissions,
-                created_at: row.created_at,
-            }
-        })
-        .collect())
+        .one(db)
+        .await?
+        .ok_or(Error::NotFound)
 }

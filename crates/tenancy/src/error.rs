@@ -14,9 +14,21 @@ pub enum Error {
         /// What is wrong.
         message: String,
     },
-    /// Role storage failed.
+    /// No such object in this tenant.
+    #[error("not found")]
+    NotFound,
+    /// The change conflicts with existing data.
+    #[error("{0}")]
+    Conflict(String),
+    /// The tenant is disabled: only re-enabling it is allowed.
+    #[error("the tenant is disabled")]
+    TenantDisabled,
+    /// The change would leave the tenant without an active admin.
+    #[error("the last admin of a tenant cannot be removed or demoted")]
+    LastAdmin,
+    /// A role or grant rule refused the change.
     #[error(transparent)]
-    Rbac(#[from] rbac::store::StoreError),
+    Rbac(#[from] rbac::Error),
     /// The database failed.
     #[error("database error: {0}")]
     Database(#[from] sea_orm::DbErr),

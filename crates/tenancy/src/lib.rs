@@ -4,10 +4,15 @@
 //! (through `db-entity`) but nothing about HTTP: callers hand it plain values and get domain
 //! types back.
 //!
-//! So far: [`users`] (rows synced from verified identities) and [`tenants`] (creation with the
-//! creator as admin, membership lookup, the caller's tenants).
+//! Modules: [`users`] (rows synced from verified identities), [`tenants`] (creation with the
+//! creator as admin, changes, disabling, soft deletion, membership lookup), [`members`]
+//! (invitations, removal, roles, the last-admin rule), [`preferences`] (the per-user, per-tenant
+//! preferences blob) and [`folders`] (the asset tree).
 
 pub mod error;
+pub mod folders;
+pub mod members;
+pub mod preferences;
 pub mod tenants;
 pub mod users;
 

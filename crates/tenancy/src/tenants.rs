@@ -39,7 +39,7 @@ impl Relationship {
         }
     }
 
-    fn parse(text: &str) -> Self {
+    pub(crate) fn parse(text: &str) -> Self {
         if text == "ADMIN" {
             Relationship::Admin
         } else {
@@ -114,13 +114,7 @@ pub async fn create(
     new: NewTenant,
     now: DateTime<Utc>,
 ) -> Result<Membership, Error> {
-    let title = new.title.trim().to_string();
-    if title.is_empty() || title.chars().count() > MAX_TITLE_CHARS {
-        return Err(Error::Invalid {
-            field: "tenantTitle",
-            message: format!("must be 1 to {MAX_TITLE_CHARS} characters"),
-        });
-    }
+    let title = valid_title(&new.title)?;
     // Stored precision (PostgreSQL keeps microseconds), so this answer matches later reads.
     let now = now.trunc_subsecs(6);
     let tenant = Tenant {
@@ -282,4 +276,119 @@ pub async fn find(db: &DatabaseConnection, tenant_id: Uuid) -> Result<Option<Ten
         .one(db)
         .await?
         .map(Tenant::from))
+}
+
+/// A change to a tenant; `None` leaves a field as it is.
+#[derive(Debug, Clone, Default)]
+pub struct TenantChange {
+    /// New title.
+    pub title: Option<String>,
+    /// New logo URL (`Some(None)` clears it).
+    pub logo_url: Option<Option<String>>,
+    /// Disable (`true`) or re-enable (`false`).
+    pub is_disabled: Option<bool>,
+    /// Why it is disabled (kept only while disabled).
+    pub disable_reason: Option<String>,
+}
+
+fn valid_title(title: &str) -> Result<String, Error> {
+    let title = title.trim();
+    if title.is_empty() || title.chars().count() > MAX_TITLE_CHARS {
+        return Err(Error::Invalid {
+            field: "tenantTitle",
+            message: format!("must be 1 to {MAX_TITLE_CHARS} characters"),
+        });
+    }
+    Ok(title.to_string())
+}
+
+/// Longest disable reason.
+pub const MAX_REASON_CHARS: usize = 1_000;
+
+/// Changes the permit's tenant. A disabled tenant accepts only a change that re-enables it.
+pub async fn update(
+    db: &DatabaseConnection,
+    permit: &rbac::Permit,
+    change: TenantChange,
+    now: DateTime<Utc>,
+) -> Result<Tenant, Error> {
+    let tenant_id = permit.tenant_id();
+    permit.require(tenant_id, rbac::Resource::Tenant, rbac::Action::Update)?;
+    let now = now.trunc_subsecs(6);
+    let txn = db.begin().await?;
+    crate::members::lock_tenant(&txn, tenant_id).await?;
+    let row = tenants::Entity::find_by_id(tenant_id)
+        .filter(tenants::Column::DeletedAt.is_null())
+        .one(&txn)
+        .await?
+        .ok_or(Error::NotFound)?;
+    if row.is_disabled && change.is_disabled != Some(false) {
+        return Err(Error::TenantDisabled);
+    }
+    let mut update: tenants::ActiveModel = row.clone().into();
+    if let Some(title) = &change.title {
+        update.title = Set(valid_title(title)?);
+    }
+    if let Some(logo_url) = change.logo_url {
+        update.logo_url = Set(logo_url.filter(|url| !url.trim().is_empty()));
+    }
+    let reason = change
+        .disable_reason
+        .map(|r| r.trim().to_string())
+        .filter(|r| !r.is_empty());
+    if reason
+        .as_ref()
+        .is_some_and(|r| r.chars().count() > MAX_REASON_CHARS)
+    {
+        return Err(Error::Invalid {
+            field: "disableReason",
+            message: format!("at most {MAX_REASON_CHARS} characters"),
+        });
+    }
+    match change.is_disabled {
+        Some(true) if !row.is_disabled => {
+            update.is_disabled = Set(true);
+            update.disabled_at = Set(Some(now));
+            update.disable_reason = Set(reason);
+        }
+        Some(true) => update.disable_reason = Set(reason.or(row.disable_reason)),
+        Some(false) => {
+            update.is_disabled = Set(false);
+            update.disabled_at = Set(None);
+            update.disable_reason = Set(None);
+        }
+        None => {}
+    }
+    update.updated_at = Set(now);
+    let row = tenants::Entity::update(update).exec(&txn).await?;
+    txn.commit().await?;
+    Ok(row.into())
+}
+
+/// Deletes the permit's tenant softly: it disappears for everyone at once (every route answers
+/// 404, its API keys stop working) while its rows stay for recovery by an operator.
+pub async fn delete(
+    db: &DatabaseConnection,
+    permit: &rbac::Permit,
+    now: DateTime<Utc>,
+) -> Result<(), Error> {
+    let tenant_id = permit.tenant_id();
+    permit.require(tenant_id, rbac::Resource::Tenant, rbac::Action::Delete)?;
+    let deleted = tenants::Entity::update_many()
+        .col_expr(
+            tenants::Column::DeletedAt,
+            sea_orm::sea_query::Expr::value(now),
+        )
+        .col_expr(
+            tenants::Column::UpdatedAt,
+            sea_orm::sea_query::Expr::value(now),
+        )
+        .filter(tenants::Column::Id.eq(tenant_id))
+        .filter(tenants::Column::DeletedAt.is_null())
+        .exec(db)
+        .await?;
+    if deleted.rows_affected == 0 {
+        return Err(Error::NotFound);
+    }
+    Ok(())
 }

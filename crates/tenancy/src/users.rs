@@ -4,7 +4,8 @@
 //! provider subject and writes only when something changed or `last_seen_at` is more than
 //! [`LAST_SEEN_RESOLUTION`] old, so a busy user costs one indexed read per request, not a write.
 //! Two first requests racing for a new user both end with the same row: the insert ignores a
-//! conflict on the unique subject and the row is read back.
+//! conflict on the unique subject and the row is read back. Each write also takes up pending
+//! invitations to the user's address when the provider verified it (see `members`).
 
 use chrono::{DateTime, Duration, Utc};
 use db_entity::users;
@@ -88,6 +89,20 @@ pub async fn sync_signed_in_user(
     Ok(row.into())
 }
 
+/// Takes up pending invitations once the user's address is verified: on the user's first
+/// request, and whenever the profile is refreshed (at most once a minute, or when the provider
+/// reports a change such as a newly verified address).
+async fn take_up_if_verified(
+    db: &impl ConnectionTrait,
+    row: &users::Model,
+    now: DateTime<Utc>,
+) -> Result<(), Error> {
+    if let (true, Some(email)) = (row.email_verified, row.email.as_deref()) {
+        crate::members::take_up_invitations(db, row.id, email, now).await?;
+    }
+    Ok(())
+}
+
 async fn find_by_subject(
     db: &impl ConnectionTrait,
     subject: &str,
@@ -125,9 +140,11 @@ async fn insert_or_read(
         .exec_without_returning(db)
         .await?;
     // Whether this call or a concurrent one inserted it, the row now exists.
-    find_by_subject(db, &signed_in.subject)
+    let row = find_by_subject(db, &signed_in.subject)
         .await?
-        .ok_or_else(|| sea_orm::DbErr::RecordNotFound("user vanished after insert".into()).into())
+        .ok_or_else(|| sea_orm::DbErr::RecordNotFound("user vanished after insert".into()))?;
+    take_up_if_verified(db, &row, now).await?;
+    Ok(row)
 }
 
 async fn refresh_if_stale(
@@ -152,5 +169,7 @@ async fn refresh_if_stale(
     update.photo_url = Set(signed_in.picture.clone());
     update.last_seen_at = Set(now);
     update.updated_at = Set(now);
-    Ok(users::Entity::update(update).exec(db).await?)
+    let row = users::Entity::update(update).exec(db).await?;
+    take_up_if_verified(db, &row, now).await?;
+    Ok(row)
 }

@@ -30,6 +30,8 @@ pub enum ErrorCode {
     PermissionDenied,
     /// 403: the user has been disabled.
     UserDisabled,
+    /// 403: the tenant is disabled (its admins may still read and re-enable it).
+    TenantDisabled,
     /// 403: a cross-origin request from an origin not on the allow-list.
     CorsOriginNotAllowed,
     /// 404: no such route or object (or not visible to the caller).
@@ -38,6 +40,10 @@ pub enum ErrorCode {
     MethodNotAllowed,
     /// 409: the change conflicts with the current state.
     Conflict,
+    /// 409: the change would leave the tenant without an admin.
+    LastAdmin,
+    /// 409: built-in and global roles cannot be changed or deleted.
+    ProtectedRole,
     /// 413: the request body is over the limit.
     PayloadTooLarge,
     /// 415: the body is not JSON.
@@ -61,10 +67,12 @@ impl ErrorCode {
             UserAuthTokenNotFound | UserAuthTokenExpired | InvalidToken | InvalidApiKey => {
                 StatusCode::UNAUTHORIZED
             }
-            PermissionDenied | UserDisabled | CorsOriginNotAllowed => StatusCode::FORBIDDEN,
+            PermissionDenied | UserDisabled | TenantDisabled | CorsOriginNotAllowed => {
+                StatusCode::FORBIDDEN
+            }
             NotFound => StatusCode::NOT_FOUND,
             MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
-            Conflict => StatusCode::CONFLICT,
+            Conflict | LastAdmin | ProtectedRole => StatusCode::CONFLICT,
             PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             RateLimited => StatusCode::TOO_MANY_REQUESTS,
@@ -85,10 +93,13 @@ impl ErrorCode {
             InvalidApiKey => "INVALID_API_KEY",
             PermissionDenied => "PERMISSION_DENIED",
             UserDisabled => "USER_DISABLED",
+            TenantDisabled => "TENANT_DISABLED",
             CorsOriginNotAllowed => "CORS_ORIGIN_NOT_ALLOWED",
             NotFound => "NOT_FOUND",
             MethodNotAllowed => "METHOD_NOT_ALLOWED",
             Conflict => "CONFLICT",
+            LastAdmin => "LAST_ADMIN",
+            ProtectedRole => "PROTECTED_ROLE",
             PayloadTooLarge => "PAYLOAD_TOO_LARGE",
             UnsupportedMediaType => "UNSUPPORTED_MEDIA_TYPE",
             RateLimited => "RATE_LIMITED",
@@ -134,6 +145,14 @@ impl ApiError {
     /// The generic 500.
     pub fn server_error() -> Self {
         Self::new(ErrorCode::ServerError, "an internal error occurred")
+    }
+
+    /// 403 `TENANT_DISABLED`.
+    pub fn tenant_disabled() -> Self {
+        Self::new(
+            ErrorCode::TenantDisabled,
+            "this tenant is disabled; its admins can still read it and re-enable it",
+        )
     }
 
     /// 404 for a route or object.
@@ -215,9 +234,15 @@ impl From<tenancy::Error> for ApiError {
                 ApiError::new(ErrorCode::ValidationError, format!("{field}: {message}"))
                     .with_detail("field", field)
             }
-            error @ (tenancy::Error::Database(_) | tenancy::Error::Rbac(_)) => {
-                ApiError::internal(&error)
-            }
+            tenancy::Error::NotFound => ApiError::not_found(),
+            tenancy::Error::Conflict(message) => ApiError::new(ErrorCode::Conflict, message),
+            tenancy::Error::TenantDisabled => ApiError::tenant_disabled(),
+            tenancy::Error::LastAdmin => ApiError::new(
+                ErrorCode::LastAdmin,
+                "the last admin of a tenant cannot be removed or demoted",
+            ),
+            tenancy::Error::Rbac(error) => error.into(),
+            error @ tenancy::Error::Database(_) => ApiError::internal(&error),
         }
     }
 }
@@ -233,58 +258,26 @@ impl From<rbac::Denied> for ApiError {
     }
 }
 
-impl From<rbac::api_keys::ApiKeyError> for ApiError {
-    fn from(error: rbac::api_keys::ApiKeyError) -> Self {
-        use rbac::api_keys::ApiKeyError;
+impl From<rbac::Error> for ApiError {
+    fn from(error: rbac::Error) -> Self {
         match error {
-            ApiKeyError::Invalid { field, message } => {
+            rbac::Error::Invalid { field, message } => {
                 ApiError::new(ErrorCode::ValidationError, format!("{field}: {message}"))
                     .with_detail("field", field)
             }
-            ApiKeyError::Escalation => ApiError::new(
+            rbac::Error::Escalation => ApiError::new(
                 ErrorCode::PermissionDenied,
-                "a key cannot be given more rights than its creator holds",
+                "cannot grant more rights than you hold",
             ),
-            ApiKeyError::NotFound => ApiError::not_found(),
-            error @ (ApiKeyError::PermitMismatch(_)
-            | ApiKeyError::Random
-            | ApiKeyError::Store(_)) => ApiError::internal(&error),
+            rbac::Error::ProtectedRole => ApiError::new(
+                ErrorCode::ProtectedRole,
+                "built-in and global roles cannot be changed or deleted",
+            ),
+            rbac::Error::Conflict(message) => ApiError::new(ErrorCode::Conflict, message),
+            rbac::Error::NotFound => ApiError::not_found(),
+            error @ (rbac::Error::PermitMismatch(_)
+            | rbac::Error::Random
+            | rbac::Error::Database(_)) => ApiError::internal(&error),
         }
-    }
-}
-
-impl From<rbac::store::StoreError> for ApiError {
-    fn from(error: rbac::store::StoreError) -> Self {
-        match error {
-            error @ rbac::store::StoreError::Database(_) => ApiError::internal(&error),
-        }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use actix_web::body::to_bytes;
-
-    #[actix_web::test]
-    async fn the_envelope_carries_code_message_and_details() {
-        let error =
-            ApiError::new(ErrorCode::PermissionDenied, "no").with_detail("required", "role:create");
-        let response = error.error_response();
-        assert_eq!(response.status(), StatusCode::FORBIDDEN);
-        let body = to_bytes(response.into_body()).await.unwrap();
-        let value: Value = serde_json::from_slice(&body).unwrap();
-        assert_eq!(
-            value,
-            json!({"error": {"code": "PERMISSION_DENIED", "message": "no", "required": "role:create"}})
-        );
-    }
-
-    #[test]
-    fn internal_errors_never_carry_their_text() {
-        let cause = std::io::Error::other("password=hunter2 at /etc/secret");
-        let error = ApiError::internal(&cause);
-        assert_eq!(error.code(), ErrorCode::ServerError);
-        assert!(!error.to_string().contains("hunter2"));
     }
 }

@@ -10,6 +10,7 @@ use actix_web::web::{BytesMut, Data};
 use actix_web::{FromRequest, HttpRequest};
 use futures_util::StreamExt;
 use futures_util::future::LocalBoxFuture;
+use serde::Deserialize;
 use serde::de::DeserializeOwned;
 
 use crate::http::error::{ApiError, ErrorCode};
@@ -103,4 +104,14 @@ fn validation_error(error: serde_path_to_error::Error<serde_json::Error>) -> Api
 fn missing_field_name(message: &str) -> Option<&str> {
     let rest = message.strip_prefix("missing field `")?;
     rest.split('`').next()
+}
+
+/// For `#[serde(default, deserialize_with = "nullable")]` on an `Option<Option<T>>` field:
+/// absent → `None` (leave as is), `null` → `Some(None)` (clear), a value → `Some(Some(v))`.
+pub fn nullable<'de, D, T>(deserializer: D) -> Result<Option<Option<T>>, D::Error>
+where
+    D: serde::Deserializer<'de>,
+    T: serde::Deserialize<'de>,
+{
+    Ok(Some(Option::deserialize(deserializer)?))
 }

@@ -8,6 +8,7 @@ pub mod envelope;
 pub mod error;
 pub mod json;
 pub mod middleware;
+pub mod pagination;
 pub mod routes;
 pub mod tenant_member;
 
@@ -69,6 +70,18 @@ pub const ROUTES: &[RouteSpec] = &[
     },
     RouteSpec {
         method: Method::GET,
+        path: "/api/v1/auth/config/{tenantID}",
+        required: None,
+        route: || web::get().to(routes::auth::config_read),
+    },
+    RouteSpec {
+        method: Method::POST,
+        path: "/api/v1/auth/config/{tenantID}",
+        required: None,
+        route: || web::post().to(routes::auth::config_write),
+    },
+    RouteSpec {
+        method: Method::GET,
         path: "/api/v1/tenants",
         required: None,
         route: || web::get().to(routes::tenants::list),
@@ -86,6 +99,48 @@ pub const ROUTES: &[RouteSpec] = &[
         route: || web::get().to(routes::tenants::read),
     },
     RouteSpec {
+        method: Method::PATCH,
+        path: "/api/v1/tenants/{tenantID}",
+        required: needs(Resource::Tenant, Action::Update),
+        route: || web::patch().to(routes::tenants::update),
+    },
+    RouteSpec {
+        method: Method::DELETE,
+        path: "/api/v1/tenants/{tenantID}",
+        required: needs(Resource::Tenant, Action::Delete),
+        route: || web::delete().to(routes::tenants::delete),
+    },
+    RouteSpec {
+        method: Method::GET,
+        path: "/api/v1/tenants/{tenantID}/users",
+        required: needs(Resource::User, Action::List),
+        route: || web::get().to(routes::users::list),
+    },
+    RouteSpec {
+        method: Method::POST,
+        path: "/api/v1/tenants/{tenantID}/users",
+        required: needs(Resource::User, Action::Create),
+        route: || web::post().to(routes::users::invite),
+    },
+    RouteSpec {
+        method: Method::GET,
+        path: "/api/v1/tenants/{tenantID}/users/{id}",
+        required: needs(Resource::User, Action::Read),
+        route: || web::get().to(routes::users::read),
+    },
+    RouteSpec {
+        method: Method::DELETE,
+        path: "/api/v1/tenants/{tenantID}/users/{id}",
+        required: needs(Resource::User, Action::Delete),
+        route: || web::delete().to(routes::users::remove),
+    },
+    RouteSpec {
+        method: Method::PATCH,
+        path: "/api/v1/tenants/{tenantID}/users/{id}/roles",
+        required: needs(Resource::User, Action::Update),
+        route: || web::patch().to(routes::users::set_roles),
+    },
+    RouteSpec {
         method: Method::GET,
         path: "/api/v1/tenants/{tenantID}/roles",
         required: needs(Resource::Role, Action::List),
@@ -96,6 +151,60 @@ pub const ROUTES: &[RouteSpec] = &[
         path: "/api/v1/tenants/{tenantID}/roles/permissions",
         required: needs(Resource::Permission, Action::List),
         route: || web::get().to(routes::roles::permissions),
+    },
+    RouteSpec {
+        method: Method::POST,
+        path: "/api/v1/tenants/{tenantID}/roles",
+        required: needs(Resource::Role, Action::Create),
+        route: || web::post().to(routes::roles::create),
+    },
+    RouteSpec {
+        method: Method::GET,
+        path: "/api/v1/tenants/{tenantID}/roles/{id}",
+        required: needs(Resource::Role, Action::Read),
+        route: || web::get().to(routes::roles::read),
+    },
+    RouteSpec {
+        method: Method::PATCH,
+        path: "/api/v1/tenants/{tenantID}/roles/{id}",
+        required: needs(Resource::Role, Action::Update),
+        route: || web::patch().to(routes::roles::update),
+    },
+    RouteSpec {
+        method: Method::DELETE,
+        path: "/api/v1/tenants/{tenantID}/roles/{id}",
+        required: needs(Resource::Role, Action::Delete),
+        route: || web::delete().to(routes::roles::delete),
+    },
+    RouteSpec {
+        method: Method::GET,
+        path: "/api/v1/tenants/{tenantID}/folders",
+        required: needs(Resource::Folder, Action::List),
+        route: || web::get().to(routes::folders::list),
+    },
+    RouteSpec {
+        method: Method::POST,
+        path: "/api/v1/tenants/{tenantID}/folders",
+        required: needs(Resource::Folder, Action::Create),
+        route: || web::post().to(routes::folders::create),
+    },
+    RouteSpec {
+        method: Method::POST,
+        path: "/api/v1/tenants/{tenantID}/folders/move",
+        required: needs(Resource::Folder, Action::Update),
+        route: || web::post().to(routes::folders::move_items),
+    },
+    RouteSpec {
+        method: Method::PATCH,
+        path: "/api/v1/tenants/{tenantID}/folders/{id}",
+        required: needs(Resource::Folder, Action::Update),
+        route: || web::patch().to(routes::folders::update),
+    },
+    RouteSpec {
+        method: Method::DELETE,
+        path: "/api/v1/tenants/{tenantID}/folders/{id}",
+        required: needs(Resource::Folder, Action::Delete),
+        route: || web::delete().to(routes::folders::delete),
     },
     RouteSpec {
         method: Method::GET,

@@ -8,19 +8,22 @@
 //!    does not belong to, and another tenant than the API key's own;
 //! 3. loads the principal's grants (membership roles or key roles), through the short-lived
 //!    `AccessCache`;
-//! 4. authorizes the route's declared permission, or answers 403 `PERMISSION_DENIED` naming it.
+//! 4. refuses a disabled tenant with 403 `TENANT_DISABLED`, except reads and re-enabling
+//!    (`PATCH /api/v1/tenants/{tenantID}`) by its admins;
+//! 5. authorizes the route's declared permission, or answers 403 `PERMISSION_DENIED` naming it.
 //!
 //! Because the check happens here, before any body is parsed, a caller without the permission
 //! always gets 403, and a route cannot forget it: a tenant route missing from `ROUTES` is not
 //! served, and one without a declared permission answers 500 and fails the isolation matrix.
 
 use actix_web::dev::Payload;
+use actix_web::http::Method;
 use actix_web::web::Data;
 use actix_web::{FromRequest, HttpRequest};
 use futures_util::future::LocalBoxFuture;
 use rbac::{Grants, Permit, Subject};
 use serde::de::DeserializeOwned;
-use tenancy::tenants::{Membership, Tenant};
+use tenancy::tenants::{Membership, Relationship, Tenant};
 use uuid::Uuid;
 
 use std::sync::Arc;
@@ -110,6 +113,24 @@ async fn load_access(
     }
 }
 
+/// Refuses a disabled tenant with 403 `TENANT_DISABLED`, unless the caller is one of its admins
+/// and `admin_may_proceed` (a read, or the request that may re-enable it).
+pub fn ensure_usable(
+    tenant: &Tenant,
+    membership: Option<&Membership>,
+    admin_may_proceed: bool,
+) -> Result<(), ApiError> {
+    if !tenant.is_disabled {
+        return Ok(());
+    }
+    let is_admin = membership.is_some_and(|m| m.relationship == Relationship::Admin);
+    if is_admin && admin_may_proceed {
+        Ok(())
+    } else {
+        Err(ApiError::tenant_disabled())
+    }
+}
+
 async fn extract(req: &HttpRequest) -> Result<TenantMember, ApiError> {
     let principal = authenticate(req).await?;
     let state = req
@@ -145,6 +166,10 @@ async fn extract(req: &HttpRequest) -> Result<TenantMember, ApiError> {
         tracing::error!(route = ?pattern, "tenant route without a declared permission");
         return Err(ApiError::server_error());
     };
+    let is_read = req.method() == Method::GET || req.method() == Method::HEAD;
+    let may_re_enable =
+        req.method() == Method::PATCH && pattern.as_deref() == Some("/api/v1/tenants/{tenantID}");
+    ensure_usable(&tenant, membership.as_ref(), is_read || may_re_enable)?;
     let route_permit = rbac::authorize(tenant.id, subject_of(&principal), &grants, required, None)?;
     Ok(TenantMember {
         principal,
@@ -188,4 +213,17 @@ impl<B: DeserializeOwned + 'static> FromRequest for TenantBody<B> {
             Ok(TenantBody { member, body })
         })
     }
+}
+
+/// The route's query string as `Q`, parsed in the handler, i.e. after the extractor's checks: a
+/// stranger gets 404 and a member without the permission 403 whatever the query says.
+pub fn query<Q: DeserializeOwned>(req: &HttpRequest) -> Result<Q, ApiError> {
+    actix_web::web::Query::<Q>::from_query(req.query_string())
+        .map(actix_web::web::Query::into_inner)
+        .map_err(|error| {
+            ApiError::new(
+                crate::http::error::ErrorCode::ValidationError,
+                format!("query: {error}"),
+            )
+        })
 }

@@ -1,19 +1,16 @@
 //! `GET /api/v1/tenants/{tenantID}/audit`: the tenant's trail, filtered and paginated.
 
-use actix_web::HttpResponse;
-use actix_web::web::{Data, Query};
+use actix_web::web::Data;
+use actix_web::{HttpRequest, HttpResponse};
 use audit::{AuditFilter, AuditRecord};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
-use serde_json::json;
 use uuid::Uuid;
 
 use crate::http::error::ApiError;
-use crate::http::tenant_member::TenantMember;
+use crate::http::pagination::Paging;
+use crate::http::tenant_member::{TenantMember, query};
 use crate::state::AppState;
-
-const DEFAULT_PAGE_SIZE: u64 = 50;
-const MAX_PAGE_SIZE: u64 = 200;
 
 /// Query parameters.
 #[derive(Debug, Deserialize)]
@@ -85,15 +82,11 @@ impl From<AuditRecord> for AuditView {
 /// The handler (`audit:list`, checked by the extractor).
 pub async fn list(
     member: TenantMember,
-    query: Query<AuditQuery>,
+    req: HttpRequest,
     state: Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
-    let query = query.into_inner();
-    let page = query.page.unwrap_or(1).max(1);
-    let page_size = query
-        .page_size
-        .unwrap_or(DEFAULT_PAGE_SIZE)
-        .clamp(1, MAX_PAGE_SIZE);
+    let query: AuditQuery = query(&req)?;
+    let paging = Paging::new(query.page, query.page_size)?;
     let filter = AuditFilter {
         user_id: query.user_id,
         api_key_id: query.api_key_id,
@@ -103,11 +96,15 @@ pub async fn list(
         from: query.from,
         to: query.to,
     };
-    let (records, total) = audit::list(&state.db, member.tenant_id(), &filter, page, page_size)
-        .await
-        .map_err(|e| ApiError::internal(&e))?;
+    let (records, total) = audit::list(
+        &state.db,
+        member.tenant_id(),
+        &filter,
+        paging.page,
+        paging.page_size,
+    )
+    .await
+    .map_err(|e| ApiError::internal(&e))?;
     let data: Vec<AuditView> = records.into_iter().map(AuditView::from).collect();
-    Ok(HttpResponse::Ok().json(json!({
-        "data": data, "page": page, "pageSize": page_size, "total": total
-    })))
+    Ok(paging.respond(data, total))
 }

@@ -4,6 +4,8 @@
 pub mod apikeys;
 pub mod audit;
 pub mod auth;
+pub mod folders;
 pub mod health;
 pub mod roles;
 pub mod tenants;
+pub mod users;

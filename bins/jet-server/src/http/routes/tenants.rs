@@ -1,17 +1,19 @@
-//! `/api/v1/tenants`: the caller's tenants, creating one, reading one.
+//! `/api/v1/tenants`: the caller's tenants, creating one, reading, changing, disabling and
+//! (softly) deleting one.
 
 use actix_web::HttpResponse;
-use actix_web::web::Data;
+use actix_web::web::{Data, Query};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
-use tenancy::tenants::{Membership, NewTenant, Tenant};
+use tenancy::tenants::{Membership, NewTenant, Tenant, TenantChange};
 use uuid::Uuid;
 
 use crate::http::auth::Caller;
 use crate::http::envelope::ok;
 use crate::http::error::ApiError;
-use crate::http::json::ValidJson;
-use crate::http::tenant_member::TenantMember;
+use crate::http::json::{ValidJson, nullable};
+use crate::http::pagination::ListQuery;
+use crate::http::tenant_member::{TenantBody, TenantMember};
 use crate::state::AppState;
 
 /// A tenant as the API shows it to a member (field names as in the original API).
@@ -66,11 +68,16 @@ pub struct CreateTenant {
     tenant_logo_url: Option<String>,
 }
 
-/// `GET /api/v1/tenants`: the tenants the caller belongs to.
-pub async fn list(caller: Caller, state: Data<AppState>) -> Result<HttpResponse, ApiError> {
+/// `GET /api/v1/tenants`: the tenants the caller belongs to (paged, `search` in titles).
+pub async fn list(
+    caller: Caller,
+    state: Data<AppState>,
+    query: Query<ListQuery>,
+) -> Result<HttpResponse, ApiError> {
+    let (paging, search) = query.paging()?;
     let memberships = tenancy::tenants::list_for_user(&state.db, caller.user.id).await?;
     let views: Vec<TenantView> = memberships.into_iter().map(TenantView::from).collect();
-    Ok(ok(views))
+    Ok(paging.respond_filtered(views, search.as_deref(), |t| t.tenant_title.clone()))
 }
 
 /// `POST /api/v1/tenants`: creates a tenant; the caller becomes its admin.
@@ -95,4 +102,50 @@ pub async fn read(member: TenantMember) -> Result<HttpResponse, ApiError> {
         None => TenantView::new(member.tenant, "API_KEY"),
     };
     Ok(ok(view))
+}
+
+/// `PATCH /api/v1/tenants/{tenantID}` body.
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct UpdateTenant {
+    #[serde(default)]
+    tenant_title: Option<String>,
+    #[serde(rename = "tenantLogoURL", default, deserialize_with = "nullable")]
+    tenant_logo_url: Option<Option<String>>,
+    #[serde(default)]
+    is_disabled: Option<bool>,
+    #[serde(default)]
+    disable_reason: Option<String>,
+}
+
+/// `PATCH /api/v1/tenants/{tenantID}` (`tenant:update`): title, logo, disable or re-enable.
+pub async fn update(
+    request: TenantBody<UpdateTenant>,
+    state: Data<AppState>,
+) -> Result<HttpResponse, ApiError> {
+    let TenantBody { member, body } = request;
+    let change = TenantChange {
+        title: body.tenant_title,
+        logo_url: body.tenant_logo_url,
+        is_disabled: body.is_disabled,
+        disable_reason: body.disable_reason,
+    };
+    let tenant =
+        tenancy::tenants::update(&state.db, &member.route_permit, change, Utc::now()).await?;
+    state.access.invalidate_tenant(tenant.id);
+    let role = member
+        .membership
+        .as_ref()
+        .map_or("API_KEY", |m| m.relationship.as_str());
+    Ok(ok(TenantView::new(tenant, role)))
+}
+
+/// `DELETE /api/v1/tenants/{tenantID}` (`tenant:delete`): a soft delete; every route of the
+/// tenant answers 404 from now on.
+pub async fn delete(member: TenantMember, state: Data<AppState>) -> Result<HttpResponse, ApiError> {
+    tenancy::tenants::delete(&state.db, &member.route_permit, Utc::now()).await?;
+    state.access.invalidate_tenant(member.tenant_id());
+    Ok(ok(
+        serde_json::json!({"tenantID": member.tenant_id(), "deleted": true}),
+    ))
 }

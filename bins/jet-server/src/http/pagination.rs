@@ -1,0 +1,116 @@
+//! List routes' paging: `page` (from 1), `pageSize` (default 50, at most 200), `search`, and the
+//! answer `{"data": [...], "page", "pageSize", "total"}`.
+//!
+//! Tenant collections other than the audit trail (members, roles, keys, folders) are small
+//! enough to filter and slice in memory after one indexed query; the audit trail pages in SQL.
+
+use actix_web::HttpResponse;
+use serde::{Deserialize, Serialize};
+use serde_json::json;
+
+use crate::http::error::{ApiError, ErrorCode};
+
+/// Page size when none is asked for.
+pub const DEFAULT_PAGE_SIZE: u64 = 50;
+/// Largest page.
+pub const MAX_PAGE_SIZE: u64 = 200;
+
+/// The query of a plain list route.
+#[derive(Debug, Default, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct ListQuery {
+    page: Option<u64>,
+    page_size: Option<u64>,
+    search: Option<String>,
+}
+
+impl ListQuery {
+    /// The validated paging and the trimmed, lower-cased search text.
+    pub fn paging(&self) -> Result<(Paging, Option<String>), ApiError> {
+        let search = self
+            .search
+            .as_deref()
+            .map(|s| s.trim().to_lowercase())
+            .filter(|s| !s.is_empty());
+        Ok((Paging::new(self.page, self.page_size)?, search))
+    }
+}
+
+/// A validated page request.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Paging {
+    /// 1-based page.
+    pub page: u64,
+    /// Items per page.
+    pub page_size: u64,
+}
+
+impl Paging {
+    /// Validates `page` ≥ 1 and 1 ≤ `pageSize` ≤ 200 (defaults 1 and 50).
+    pub fn new(page: Option<u64>, page_size: Option<u64>) -> Result<Self, ApiError> {
+        let page = page.unwrap_or(1);
+        if page == 0 {
+            return Err(ApiError::new(
+                ErrorCode::ValidationError,
+                "page: must be 1 or more",
+            ));
+        }
+        let page_size = page_size.unwrap_or(DEFAULT_PAGE_SIZE);
+        if !(1..=MAX_PAGE_SIZE).contains(&page_size) {
+            return Err(ApiError::new(
+                ErrorCode::ValidationError,
+                format!("pageSize: must be 1 to {MAX_PAGE_SIZE}"),
+            ));
+        }
+        Ok(Paging { page, page_size })
+    }
+
+    /// The answer for one page of `data` out of `total`.
+    pub fn respond<T: Serialize>(self, data: Vec<T>, total: u64) -> HttpResponse {
+        HttpResponse::Ok().json(json!({
+            "data": data, "page": self.page, "pageSize": self.page_size, "total": total
+        }))
+    }
+
+    /// Keeps the items whose `text` contains `search`, then answers the requested page.
+    pub fn respond_filtered<T: Serialize>(
+        self,
+        items: Vec<T>,
+        search: Option<&str>,
+        text: impl Fn(&T) -> String,
+    ) -> HttpResponse {
+        let matching: Vec<T> = match search {
+            Some(needle) => items
+                .into_iter()
+                .filter(|item| text(item).to_lowercase().contains(needle))
+                .collect(),
+            None => items,
+        };
+        let total = matching.len() as u64;
+        let skip =
+            usize::try_from((self.page - 1).saturating_mul(self.page_size)).unwrap_or(usize::MAX);
+        let take = usize::try_from(self.page_size).unwrap_or(usize::MAX);
+        let data: Vec<T> = matching.into_iter().skip(skip).take(take).collect();
+        self.respond(data, total)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn paging_validates_and_defaults() {
+        assert_eq!(
+            Paging::new(None, None).unwrap(),
+            Paging {
+                page: 1,
+                page_size: 50
+            }
+        );
+        assert!(Paging::new(Some(0), None).is_err());
+        assert!(Paging::new(None, Some(0)).is_err());
+        assert!(Paging::new(None, Some(201)).is_err());
+        assert!(Paging::new(Some(u64::MAX), Some(200)).is_ok());
+    }
+}

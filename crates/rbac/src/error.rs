@@ -1,0 +1,37 @@
+//! The rbac crate's error type.
+
+use crate::catalog::Permission;
+
+/// Errors of role, grant and API-key management.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// The permit does not cover this operation (a bug in the caller).
+    #[error("the permit does not cover {0}")]
+    PermitMismatch(Permission),
+    /// An input breaks a rule.
+    #[error("{field}: {message}")]
+    Invalid {
+        /// The field, in the API's spelling.
+        field: &'static str,
+        /// What is wrong.
+        message: String,
+    },
+    /// The change would give more rights than the acting principal holds.
+    #[error("cannot grant more rights than the acting principal holds")]
+    Escalation,
+    /// Built-in and global roles cannot be changed or deleted from a tenant.
+    #[error("built-in and global roles cannot be changed")]
+    ProtectedRole,
+    /// The change conflicts with existing data (e.g. a duplicate title).
+    #[error("{0}")]
+    Conflict(String),
+    /// No such object in this tenant.
+    #[error("not found")]
+    NotFound,
+    /// The system random source failed.
+    #[error("the system random source failed")]
+    Random,
+    /// The database failed.
+    #[error("database error: {0}")]
+    Database(#[from] sea_orm::DbErr),
+}
