@@ -12,7 +12,13 @@ use crate::helpers::{TestApp, json, test_overrides, test_settings};
 
 /// Polls the trail until `count` entries match or the writer's 5-second interval has surely
 /// passed (the writer flushes at 10 entries or every 5 seconds).
-async fn trail(app: &TestApp, token: &str, tenant: &str, query: &str, count: usize) -> Vec<Value> {
+pub async fn trail(
+    app: &TestApp,
+    token: &str,
+    tenant: &str,
+    query: &str,
+    count: usize,
+) -> Vec<Value> {
     let deadline = Instant::now() + Duration::from_secs(12);
     loop {
         let (status, body) = json(

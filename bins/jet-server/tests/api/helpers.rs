@@ -151,6 +151,25 @@ impl TestApp {
             .clone()
     }
 
+    /// Sends `method path` with the `Authorization` value `auth` (`Bearer …`, `api_key …`) and
+    /// an optional JSON body; the status and JSON answer.
+    pub async fn call(
+        &self,
+        method: &str,
+        path: &str,
+        auth: &str,
+        body: Option<serde_json::Value>,
+    ) -> (u16, serde_json::Value) {
+        let mut request = self
+            .client
+            .request(method.parse().unwrap(), self.url(path))
+            .header("authorization", auth);
+        if let Some(body) = body {
+            request = request.json(&body);
+        }
+        json(request.send().await.unwrap()).await
+    }
+
     /// A valid token for a Firebase user.
     pub fn token_for(&self, subject: &str, email: &str) -> String {
         TestKey::primary().firebase_token(subject, email, tokens::now())

@@ -12,6 +12,8 @@ mod auth;
 mod cors;
 mod envelope;
 mod health;
+mod management;
 mod rate_limit;
 mod startup;
 mod tenants;
+mod walkthrough;
