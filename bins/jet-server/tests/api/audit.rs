@@ -19,6 +19,17 @@ pub async fn trail(
     query: &str,
     count: usize,
 ) -> Vec<Value> {
+    trail_until(app, token, tenant, query, |entries| entries.len() >= count).await
+}
+
+/// Polls the trail until `done` holds for its entries or the writer's interval has surely passed.
+pub async fn trail_until(
+    app: &TestApp,
+    token: &str,
+    tenant: &str,
+    query: &str,
+    done: impl Fn(&[Value]) -> bool,
+) -> Vec<Value> {
     let deadline = Instant::now() + Duration::from_secs(12);
     loop {
         let (status, body) = json(
@@ -33,7 +44,7 @@ pub async fn trail(
         .await;
         assert_eq!(status, 200, "{body}");
         let entries = body["data"].as_array().unwrap().clone();
-        if entries.len() >= count || Instant::now() > deadline {
+        if done(&entries) || Instant::now() > deadline {
             return entries;
         }
         tokio::time::sleep(Duration::from_millis(250)).await;

@@ -6,7 +6,7 @@ use jet_server::http::{ROUTES, TENANT_SCOPE};
 use serde_json::json;
 use test_support::{Backend, db_test};
 
-use crate::audit::trail;
+use crate::audit::trail_until;
 use crate::helpers::{TestApp, code};
 
 async fn alice_bob_and_an_editor_key(backend: Backend) {
@@ -119,11 +119,7 @@ async fn alice_bob_and_an_editor_key(backend: Backend) {
         assert!(!body.to_string().contains(secret), "{path} leaks the key");
     }
     // … and in no audit row; the trail names the principals of those calls.
-    let entries = trail(&app, &alice_token, &t, "", 12).await;
-    let text = serde_json::to_string(&entries).unwrap();
-    assert!(!text.contains(secret), "the audit trail leaks the key");
-    assert!(!text.contains(&alice_token) && !text.contains(&bob_token));
-    let by = |principal: &str, route: &str| {
+    let by = |entries: &[serde_json::Value], principal: &str, route: &str| {
         entries.iter().any(|e| {
             e["route"] == route
                 && match principal {
@@ -132,9 +128,22 @@ async fn alice_bob_and_an_editor_key(backend: Backend) {
                 }
         })
     };
-    assert!(by("user", "/api/v1/tenants/{tenantID}/users"), "{text}");
-    assert!(by("user", "/api/v1/tenants/{tenantID}/apikeys"), "{text}");
-    assert!(by("key", "/api/v1/tenants/{tenantID}/roles"), "{text}");
+    let expected = [
+        ("user", "/api/v1/tenants/{tenantID}/users"),
+        ("user", "/api/v1/tenants/{tenantID}/apikeys"),
+        ("key", "/api/v1/tenants/{tenantID}/roles"),
+    ];
+    // The writer flushes in batches: wait until the last calls have landed.
+    let entries = trail_until(&app, &alice_token, &t, "", |entries| {
+        expected.iter().all(|(who, route)| by(entries, who, route))
+    })
+    .await;
+    let text = serde_json::to_string(&entries).unwrap();
+    assert!(!text.contains(secret), "the audit trail leaks the key");
+    assert!(!text.contains(&alice_token) && !text.contains(&bob_token));
+    for (who, route) in expected {
+        assert!(by(&entries, who, route), "{who} {route}: {text}");
+    }
     let bob_denied = entries.iter().any(|e| {
         e["method"] == "POST"
             && e["route"] == "/api/v1/tenants/{tenantID}/roles"
