@@ -20,7 +20,7 @@ use uuid::Uuid;
 
 use crate::catalog::{Action, Resource};
 use crate::error::Error;
-use crate::policy::{Grants, Permit, Subject};
+use crate::policy::{Grants, Permit};
 use crate::store::{checked_roles, grants_of_roles};
 
 /// Prefix of every key.
@@ -148,11 +148,7 @@ async fn insert(
     let raw = generate()?;
     let prefix = lookup_prefix(&raw.0).ok_or(Error::Random)?.to_string();
     let id = Uuid::now_v7();
-    let (creator_user_id, created_by_api_key_id) = match permit.subject() {
-        Subject::User(user) => (Some(user), None),
-        Subject::ApiKey(key) => (None, Some(key)),
-        Subject::System => (None, None),
-    };
+    let (creator_user_id, created_by_api_key_id) = permit.subject().creator_columns();
     api_keys::Entity::insert(api_keys::ActiveModel {
         id: Set(id),
         tenant_id: Set(tenant_id),

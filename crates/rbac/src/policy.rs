@@ -32,6 +32,17 @@ pub enum Subject {
     System,
 }
 
+impl Subject {
+    /// The `(creator_user_id, created_by_api_key_id)` columns of an object this subject creates.
+    pub fn creator_columns(self) -> (Option<Uuid>, Option<Uuid>) {
+        match self {
+            Subject::User(user) => (Some(user), None),
+            Subject::ApiKey(key) => (None, Some(key)),
+            Subject::System => (None, None),
+        }
+    }
+}
+
 /// An object a check is about.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Target {

@@ -22,7 +22,7 @@ use uuid::Uuid;
 use crate::builtin::BuiltinRole;
 use crate::catalog::{Action, Permission, Resource};
 use crate::error::Error;
-use crate::policy::{Grants, Permit, Subject};
+use crate::policy::{Grants, Permit};
 
 /// Longest role title.
 pub const MAX_TITLE_CHARS: usize = 200;
@@ -182,36 +182,50 @@ pub struct AssetGrantInput {
     pub action: String,
 }
 
-/// Parsed, validated grants: the permission set and the asset set.
-fn parse_grants(input: &RoleGrants) -> Result<(BTreeSet<Permission>, BTreeSet<AssetGrant>), Error> {
-    let mut permissions = BTreeSet::new();
-    for text in &input.permissions {
-        let permission: Permission = text.parse().map_err(|_| Error::Invalid {
-            field: "permissions",
-            message: format!("unknown permission `{text}`; see GET /roles/permissions"),
-        })?;
-        permissions.insert(permission);
-    }
-    if input.asset_grants.len() > MAX_ASSET_GRANTS {
+/// The submitted catalog permissions, each known.
+fn parse_permissions(input: &[String]) -> Result<BTreeSet<Permission>, Error> {
+    input
+        .iter()
+        .map(|text| {
+            text.parse().map_err(|_| Error::Invalid {
+                field: "permissions",
+                message: format!("unknown permission `{text}`; see GET /roles/permissions"),
+            })
+        })
+        .collect()
+}
+
+/// The submitted asset grants, each a known `resourceType:action`.
+fn parse_assets(input: &[AssetGrantInput]) -> Result<BTreeSet<AssetGrant>, Error> {
+    if input.len() > MAX_ASSET_GRANTS {
         return Err(Error::Invalid {
             field: "assetPermissions",
             message: format!("at most {MAX_ASSET_GRANTS} entries"),
         });
     }
-    let mut assets = BTreeSet::new();
-    for grant in &input.asset_grants {
-        let text = format!("{}:{}", grant.resource_type, grant.action);
-        let permission: Permission = text.parse().map_err(|_| Error::Invalid {
-            field: "assetPermissions",
-            message: format!("unknown resourceType/action `{text}`"),
-        })?;
-        assets.insert(AssetGrant {
-            resource: permission.resource,
-            resource_id: grant.resource_id,
-            action: permission.action,
-        });
-    }
-    Ok((permissions, assets))
+    input
+        .iter()
+        .map(|grant| {
+            let text = format!("{}:{}", grant.resource_type, grant.action);
+            let permission: Permission = text.parse().map_err(|_| Error::Invalid {
+                field: "assetPermissions",
+                message: format!("unknown resourceType/action `{text}`"),
+            })?;
+            Ok(AssetGrant {
+                resource: permission.resource,
+                resource_id: grant.resource_id,
+                action: permission.action,
+            })
+        })
+        .collect()
+}
+
+/// Parsed, validated grants: the permission set and the asset set.
+fn parse_grants(input: &RoleGrants) -> Result<(BTreeSet<Permission>, BTreeSet<AssetGrant>), Error> {
+    Ok((
+        parse_permissions(&input.permissions)?,
+        parse_assets(&input.asset_grants)?,
+    ))
 }
 
 fn as_grants(permissions: &BTreeSet<Permission>, assets: &BTreeSet<AssetGrant>) -> Grants {
@@ -348,11 +362,7 @@ pub async fn create(
     if !holder.covers(&as_grants(&permissions, &assets)) {
         return Err(Error::Escalation);
     }
-    let (creator_user_id, created_by_api_key_id) = match permit.subject() {
-        Subject::User(user) => (Some(user), None),
-        Subject::ApiKey(key) => (None, Some(key)),
-        Subject::System => (None, None),
-    };
+    let (creator_user_id, created_by_api_key_id) = permit.subject().creator_columns();
     let id = Uuid::now_v7();
     let txn = db.begin().await?;
     ensure_title_free(&txn, tenant_id, &title, None).await?;
@@ -407,27 +417,15 @@ pub async fn update(
     let title = change.title.as_deref().map(valid_title).transpose()?;
     let description = change.description.map(valid_description).transpose()?;
     let grants_changed = change.permissions.is_some() || change.asset_grants.is_some();
-    let submitted = RoleGrants {
-        permissions: change.permissions.unwrap_or_else(|| {
-            current
-                .permissions
-                .iter()
-                .map(ToString::to_string)
-                .collect()
-        }),
-        asset_grants: change.asset_grants.unwrap_or_else(|| {
-            current
-                .asset_grants
-                .iter()
-                .map(|a| AssetGrantInput {
-                    resource_type: a.resource.as_str().to_string(),
-                    resource_id: a.resource_id,
-                    action: a.action.as_str().to_string(),
-                })
-                .collect()
-        }),
+    // Unchanged halves keep the role's current grants; only submitted text is parsed.
+    let permissions = match &change.permissions {
+        Some(submitted) => parse_permissions(submitted)?,
+        None => current.permissions.iter().copied().collect(),
     };
-    let (permissions, assets) = parse_grants(&submitted)?;
+    let assets = match &change.asset_grants {
+        Some(submitted) => parse_assets(submitted)?,
+        None => current.asset_grants.iter().copied().collect(),
+    };
     if grants_changed && !holder.covers(&as_grants(&permissions, &assets)) {
         return Err(Error::Escalation);
     }

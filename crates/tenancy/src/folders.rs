@@ -14,7 +14,7 @@ use std::collections::HashMap;
 
 use chrono::{DateTime, Utc};
 use db_entity::folders;
-use rbac::{Action, Permit, Resource, Subject};
+use rbac::{Action, Permit, Resource};
 use sea_orm::sea_query::{Alias, Expr, ExprTrait, Query};
 use sea_orm::{
     ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter,
@@ -318,11 +318,7 @@ pub async fn create(
             "a folder titled `{title}` exists here"
         )));
     }
-    let (creator_user_id, created_by_api_key_id) = match permit.subject() {
-        Subject::User(user) => (Some(user), None),
-        Subject::ApiKey(key) => (None, Some(key)),
-        Subject::System => (None, None),
-    };
+    let (creator_user_id, created_by_api_key_id) = permit.subject().creator_columns();
     let id = Uuid::now_v7();
     folders::Entity::insert(folders::ActiveModel {
         id: Set(id),

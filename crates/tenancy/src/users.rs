@@ -4,8 +4,8 @@
 //! provider subject and writes only when something changed or `last_seen_at` is more than
 //! [`LAST_SEEN_RESOLUTION`] old, so a busy user costs one indexed read per request, not a write.
 //! Two first requests racing for a new user both end with the same row: the insert ignores a
-//! conflict on the unique subject and the row is read back. Each write also takes up pending
-//! invitations to the user's address when the provider verified it (see `members`).
+//! conflict on the unique subject and the row is read back. Creating the user, or a changed
+//! profile, also takes up pending invitations to a verified address (see `members`).
 
 use chrono::{DateTime, Duration, Utc};
 use db_entity::users;
@@ -89,9 +89,10 @@ pub async fn sync_signed_in_user(
     Ok(row.into())
 }
 
-/// Takes up pending invitations once the user's address is verified: on the user's first
-/// request, and whenever the profile is refreshed (at most once a minute, or when the provider
-/// reports a change such as a newly verified address).
+/// Takes up pending invitations to the user's verified address: on the user's first request, and
+/// when the provider reports a profile change (e.g. the address became verified). Invitations to
+/// an already verified user bind at invite time, so the once-a-minute `last_seen_at` refresh
+/// needs no take-up.
 async fn take_up_if_verified(
     db: &impl ConnectionTrait,
     row: &users::Model,
@@ -170,6 +171,8 @@ async fn refresh_if_stale(
     update.last_seen_at = Set(now);
     update.updated_at = Set(now);
     let row = users::Entity::update(update).exec(db).await?;
-    take_up_if_verified(db, &row, now).await?;
+    if profile_changed {
+        take_up_if_verified(db, &row, now).await?;
+    }
     Ok(row)
 }
