@@ -155,7 +155,23 @@ impl Application {
             expiring.forget_expired()
         });
 
-        let (audit_sink, audit_writer) = ::audit::channel(db.clone());
+        // On PostgreSQL the writer gets a pool of its own. Connections of the shared pool are
+        // opened on actix's worker runtimes, which are shut down before the writer's final
+        // flush; such a connection then fails ("Tokio context … being shutdown") and the last
+        // entries were lost. This pool's connections are opened on the runtime that outlives
+        // HTTP. SQLite connections run on their own threads (and an in-memory database must
+        // keep one pool), so SQLite shares the pool.
+        let audit_db = match database::backend_of(&db) {
+            database::Backend::Postgres => {
+                database::connect(&DatabaseConfig {
+                    max_connections: 2,
+                    ..database.clone()
+                })
+                .await?
+            }
+            database::Backend::Sqlite => db.clone(),
+        };
+        let (audit_sink, audit_writer) = ::audit::channel(audit_db);
         // Stopped after HTTP has drained (run_until_stopped), so it writes every last entry.
         workers.spawn("audit-writer", move |stop| audit_writer.run(stop));
 
