@@ -1,0 +1,412 @@
+//! The engine: the public API embedders call, wired to the dispatcher ([`worker`]), the run
+//! cache and commit loop ([`runs`]) and the transition rules ([`transition`]).
+
+mod runs;
+pub mod transition;
+mod worker;
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, Weak};
+use std::time::Duration;
+
+use serde::Serialize;
+use serde_json::Value;
+use tokio::sync::{Notify, broadcast};
+use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
+
+use crate::clock::{Clock, SystemClock};
+use crate::error::Error;
+use crate::event::Event;
+use crate::graph::{CompiledWorkflow, NodeSettingsDefaults, compile};
+use crate::host::{DataQueryRunner, ScriptRunner, WorkflowSource};
+use crate::inputs;
+use crate::model::WorkflowDefinition;
+use crate::node::{NodeHandler, Services, Suspension};
+use crate::observe::EventSink;
+use crate::registry::Registry;
+use crate::run::{RunId, RunStatus, Timestamp};
+use crate::state::RunState;
+use crate::store::Store;
+
+/// Engine settings.
+#[derive(Debug, Clone)]
+pub struct EngineConfig {
+    /// Node attempts running at once in this engine (default 10).
+    pub concurrency: usize,
+    /// How long a claimed task is reserved; renewed every third of it while the attempt runs.
+    /// After a crash, another engine resumes the task once this lapses (default 60 s).
+    pub lease: Duration,
+    /// How often an idle dispatcher looks for work other processes queued (default 1 s).
+    pub poll_interval: Duration,
+    /// Defaults for nodes that set nothing.
+    pub node_defaults: NodeSettingsDefaults,
+    /// This engine's name in leases (default: a random one).
+    pub worker_id: Option<String>,
+}
+
+impl Default for EngineConfig {
+    fn default() -> Self {
+        EngineConfig {
+            concurrency: 10,
+            lease: Duration::from_secs(60),
+            poll_interval: Duration::from_secs(1),
+            node_defaults: NodeSettingsDefaults::default(),
+            worker_id: None,
+        }
+    }
+}
+
+/// Builds an [`Engine`].
+#[derive(Debug)]
+pub struct EngineBuilder {
+    store: Arc<dyn Store>,
+    registry: Registry,
+    scripts: Option<Arc<dyn ScriptRunner>>,
+    data_queries: Option<Arc<dyn DataQueryRunner>>,
+    workflows: Option<Arc<dyn WorkflowSource>>,
+    clock: Arc<dyn Clock>,
+    sink: Option<Arc<dyn EventSink>>,
+    config: EngineConfig,
+}
+
+impl EngineBuilder {
+    /// Registers a host node type (or replaces a built-in).
+    pub fn node_type(mut self, handler: Arc<dyn NodeHandler>) -> Self {
+        self.registry.register(handler);
+        self
+    }
+
+    /// The JavaScript runner for `javascript` nodes and `expression` conditions.
+    pub fn scripts(mut self, runner: Arc<dyn ScriptRunner>) -> Self {
+        self.scripts = Some(runner);
+        self
+    }
+
+    /// The runner of `dataQuery` nodes.
+    pub fn data_queries(mut self, runner: Arc<dyn DataQueryRunner>) -> Self {
+        self.data_queries = Some(runner);
+        self
+    }
+
+    /// Where `subWorkflow` nodes find their workflows.
+    pub fn workflows(mut self, source: Arc<dyn WorkflowSource>) -> Self {
+        self.workflows = Some(source);
+        self
+    }
+
+    /// The clock (default: the system clock).
+    pub fn clock(mut self, clock: Arc<dyn Clock>) -> Self {
+        self.clock = clock;
+        self
+    }
+
+    /// Where published events go.
+    pub fn events(mut self, sink: Arc<dyn EventSink>) -> Self {
+        self.sink = Some(sink);
+        self
+    }
+
+    /// Settings.
+    pub fn config(mut self, config: EngineConfig) -> Self {
+        self.config = config;
+        self
+    }
+
+    /// Starts the engine's dispatcher on the current Tokio runtime.
+    pub fn build(self) -> Result<Engine, Error> {
+        let runtime = tokio::runtime::Handle::try_current()
+            .map_err(|_| Error::InvalidState("build the engine inside a Tokio runtime".into()))?;
+        let worker = self
+            .config
+            .worker_id
+            .clone()
+            .unwrap_or_else(|| format!("engine-{}", uuid::Uuid::new_v4().simple()));
+        let (finished, _) = broadcast::channel(1024);
+        let core = Arc::new_cyclic(|me| Core {
+            me: me.clone(),
+            store: self.store,
+            services: Services {
+                scripts: self.scripts,
+                data_queries: self.data_queries,
+                workflows: self.workflows,
+                clock: Arc::clone(&self.clock),
+            },
+            registry: self.registry,
+            clock: self.clock,
+            sink: self.sink,
+            config: self.config,
+            worker,
+            cache: Mutex::new(HashMap::new()),
+            run_tokens: Mutex::new(HashMap::new()),
+            wake: Notify::new(),
+            finished,
+            shutdown: CancellationToken::new(),
+            tracker: TaskTracker::new(),
+        });
+        core.tracker
+            .spawn_on(worker::dispatch(Arc::clone(&core)), &runtime);
+        Ok(Engine { core })
+    }
+}
+
+/// Shared by the engine handle, the dispatcher and the workers.
+#[derive(Debug)]
+pub(crate) struct Core {
+    me: Weak<Core>,
+    store: Arc<dyn Store>,
+    registry: Registry,
+    services: Services,
+    clock: Arc<dyn Clock>,
+    sink: Option<Arc<dyn EventSink>>,
+    config: EngineConfig,
+    worker: String,
+    cache: Mutex<HashMap<RunId, Arc<tokio::sync::Mutex<Option<RunState>>>>>,
+    run_tokens: Mutex<HashMap<RunId, CancellationToken>>,
+    wake: Notify,
+    finished: broadcast::Sender<RunId>,
+    shutdown: CancellationToken,
+    tracker: TaskTracker,
+}
+
+/// A run as the host sees it: status, public context, output, open requests.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct RunSnapshot {
+    /// The run.
+    pub id: RunId,
+    /// Its namespace.
+    pub namespace: String,
+    /// Its status.
+    pub status: RunStatus,
+    /// The context without internal `__` keys.
+    pub context: Value,
+    /// The workflow output.
+    pub output: Value,
+    /// Why it failed or was cancelled.
+    pub error: Option<String>,
+    /// The sequence number of its last event.
+    pub version: u64,
+    /// Open human-in-the-loop requests.
+    pub pending: Vec<PendingRequest>,
+}
+
+/// A suspended node waiting for [`Engine::submit`].
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PendingRequest {
+    /// The id to submit to.
+    pub request_id: String,
+    /// The node.
+    pub node: String,
+    /// Its activation.
+    pub activation: u32,
+    /// What to show and when it expires.
+    pub suspension: Suspension,
+}
+
+impl RunSnapshot {
+    fn of(state: &RunState) -> Self {
+        let mut pending: Vec<PendingRequest> = state
+            .requests()
+            .map(|(id, p)| PendingRequest {
+                request_id: id.clone(),
+                node: state.workflow.node(p.node).id.clone(),
+                activation: p.activation,
+                suspension: p.suspension.clone(),
+            })
+            .collect();
+        pending.sort_by(|a, b| a.request_id.cmp(&b.request_id));
+        RunSnapshot {
+            id: state.run_id,
+            namespace: state.namespace.clone(),
+            status: state.status,
+            context: state.context.to_public_json(),
+            output: Value::Object(state.output.clone()),
+            error: state.error.clone(),
+            version: state.version,
+            pending,
+        }
+    }
+}
+
+/// The workflow engine. Dropping it stops its dispatcher and abandons in-flight attempts, whose
+/// tasks another engine on the same store resumes when their leases lapse.
+#[derive(Debug)]
+pub struct Engine {
+    core: Arc<Core>,
+}
+
+impl Drop for Engine {
+    fn drop(&mut self) {
+        self.core.shutdown.cancel();
+    }
+}
+
+impl Engine {
+    /// An engine over `store` with the built-in node types and the system clock.
+    pub fn builder(store: Arc<dyn Store>) -> EngineBuilder {
+        EngineBuilder {
+            store,
+            registry: Registry::with_builtins(),
+            scripts: None,
+            data_queries: None,
+            workflows: None,
+            clock: Arc::new(SystemClock),
+            sink: None,
+            config: EngineConfig::default(),
+        }
+    }
+
+    /// Validates and compiles a workflow (without running it).
+    pub fn compile(&self, workflow: WorkflowDefinition) -> Result<CompiledWorkflow, Error> {
+        compile(
+            workflow,
+            &self.core.registry,
+            self.core.config.node_defaults,
+        )
+    }
+
+    /// The node types this engine knows.
+    pub fn node_types(&self) -> Vec<&str> {
+        self.core.registry.types()
+    }
+
+    /// Starts a run of `workflow` in `namespace` with `input` (checked against the workflow's
+    /// input definitions).
+    pub async fn start(
+        &self,
+        namespace: &str,
+        workflow: WorkflowDefinition,
+        input: Value,
+    ) -> Result<RunId, Error> {
+        let compiled = self.compile(workflow)?;
+        let input = inputs::check(&compiled.definition().options.input_definitions, input)?;
+        let run_id = RunId::new();
+        let (run, _) = transition::new_run(
+            run_id,
+            namespace.to_string(),
+            Arc::new(compiled),
+            input,
+            None,
+            0,
+            self.core.clock.now(),
+        );
+        let events = run.events.clone();
+        self.core.store.create(run).await?;
+        if let Some(sink) = &self.core.sink {
+            for event in &events {
+                if let Some(kind) = crate::observe::published(event, || Value::Null) {
+                    sink.publish(crate::observe::EngineEvent {
+                        run_id,
+                        namespace: namespace.to_string(),
+                        seq: Some(event.seq),
+                        at: event.at,
+                        kind,
+                    });
+                }
+            }
+        }
+        self.core.wake.notify_one();
+        Ok(run_id)
+    }
+
+    async fn owned_state(&self, namespace: &str, run: RunId) -> Result<RunState, Error> {
+        let state = self.core.load(run).await?;
+        if state.namespace != namespace {
+            return Err(Error::RunNotFound);
+        }
+        Ok(state)
+    }
+
+    async fn check_namespace(&self, namespace: &str, run: RunId) -> Result<(), Error> {
+        match self.core.store.record(run).await? {
+            Some(record) if record.namespace == namespace => Ok(()),
+            _ => Err(Error::RunNotFound),
+        }
+    }
+
+    /// Cancels a run: nothing new starts, in-flight attempts are told to stop, children are
+    /// cancelled. Cancelling a cancelled run is a no-op; a finished one is an error.
+    pub async fn cancel(
+        &self,
+        namespace: &str,
+        run: RunId,
+        reason: Option<String>,
+    ) -> Result<(), Error> {
+        self.check_namespace(namespace, run).await?;
+        self.core
+            .transact(run, |_, state, tx| {
+                transition::cancel(state, tx, reason.clone())
+            })
+            .await
+    }
+
+    /// Restarts a failed run from the node(s) whose failure failed it, with a new attempt and
+    /// the context as it was.
+    pub async fn restart(&self, namespace: &str, run: RunId) -> Result<(), Error> {
+        self.check_namespace(namespace, run).await?;
+        self.core
+            .transact(run, |_, state, tx| transition::restart(state, tx))
+            .await
+    }
+
+    /// Answers a suspended node's request (a form submission, an approval decision).
+    pub async fn submit(
+        &self,
+        namespace: &str,
+        run: RunId,
+        request_id: &str,
+        data: Value,
+    ) -> Result<(), Error> {
+        self.check_namespace(namespace, run).await?;
+        self.core
+            .transact(run, |_, state, tx| {
+                transition::submit(state, tx, request_id, data.clone())
+            })
+            .await
+    }
+
+    /// The run's current state, folded from the store's log.
+    pub async fn snapshot(&self, namespace: &str, run: RunId) -> Result<RunSnapshot, Error> {
+        Ok(RunSnapshot::of(&self.owned_state(namespace, run).await?))
+    }
+
+    /// The run's event log.
+    pub async fn events(&self, namespace: &str, run: RunId) -> Result<Vec<Event>, Error> {
+        self.check_namespace(namespace, run).await?;
+        self.core.store.events(run, 0).await
+    }
+
+    /// Waits until the run finishes (whichever engine finishes it) and returns it.
+    pub async fn wait(&self, namespace: &str, run: RunId) -> Result<RunSnapshot, Error> {
+        let mut finished = self.core.finished.subscribe();
+        loop {
+            match self.core.store.record(run).await? {
+                Some(record) if record.namespace != namespace => return Err(Error::RunNotFound),
+                None => return Err(Error::RunNotFound),
+                Some(record) if record.status.is_terminal() => {
+                    return self.snapshot(namespace, run).await;
+                }
+                Some(_) => {}
+            }
+            tokio::select! {
+                _ = finished.recv() => {}
+                () = tokio::time::sleep(Duration::from_millis(25)) => {}
+            }
+        }
+    }
+
+    /// Stops claiming work, abandons in-flight attempts (their leases lapse and any engine on
+    /// the store resumes them) and waits for the workers to return.
+    pub async fn shutdown(self) {
+        self.core.shutdown.cancel();
+        self.core.tracker.close();
+        self.core.tracker.wait().await;
+    }
+
+    /// The engine's clock.
+    pub fn now(&self) -> Timestamp {
+        self.core.clock.now()
+    }
+}

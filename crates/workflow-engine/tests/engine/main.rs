@@ -1,0 +1,10 @@
+//! The engine's acceptance tests, one binary, through the public API as an embedder uses it:
+//! topologies, validation, the join race, random DAGs, and the crash contract.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod crash;
+mod properties;
+mod races;
+mod support;
+mod topology;
+mod validation;
