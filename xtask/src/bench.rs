@@ -20,7 +20,10 @@ pub fn run(raw: &[String]) -> Result<()> {
     match raw.first().map(String::as_str) {
         Some("sandbox") => sandbox(),
         Some("api") => crate::bench_api::run(&raw[1..]),
-        _ => bail!("usage: cargo xtask bench sandbox | cargo xtask bench api [--postgres]"),
+        Some("engine") => engine(),
+        _ => bail!(
+            "usage: cargo xtask bench sandbox | cargo xtask bench api [--postgres] | cargo xtask bench engine"
+        ),
     }
 }
 
@@ -89,9 +92,54 @@ fn sandbox() -> Result<()> {
     Ok(())
 }
 
+/// The engine's per-node overhead (`crates/workflow-engine/benches/overhead.rs`): µs per node
+/// and nodes/s per shape, and each against the spawn-per-node baseline of the same run.
+fn engine() -> Result<()> {
+    let root = workspace_root()?;
+    run::cargo(
+        &[
+            "bench",
+            "--package",
+            "workflow-engine",
+            "--bench",
+            "overhead",
+        ],
+        &[],
+        &[],
+    )?;
+    const SHAPES: &[(&str, f64)] = &[
+        ("chain_1000", 1001.0),
+        ("fanout_1000", 1002.0),
+        ("diamonds_100x10", 1000.0),
+        ("baseline_spawn_per_node_1000", 1000.0),
+    ];
+    let per_node: Vec<f64> = SHAPES
+        .iter()
+        .map(|(case, nodes)| Ok(criterion_median_ms_in(&root, "engine", case)? * 1000.0 / nodes))
+        .collect::<Result<_>>()?;
+    let baseline = per_node[SHAPES.len() - 1];
+    println!("\nengine overhead with no-op nodes, median (goal: <= 20 us per node)");
+    println!(
+        "{:<30} {:>12} {:>12} {:>18}",
+        "shape", "us/node", "nodes/s", "vs spawn/node"
+    );
+    for ((case, _), us) in SHAPES.iter().zip(&per_node) {
+        println!(
+            "{case:<30} {us:>12.2} {:>12.0} {:>17.2}x",
+            1e6 / us,
+            us / baseline
+        );
+    }
+    Ok(())
+}
+
 fn criterion_median_ms(root: &Path, case: &str) -> Result<f64> {
+    criterion_median_ms_in(root, "sandbox", case)
+}
+
+fn criterion_median_ms_in(root: &Path, group: &str, case: &str) -> Result<f64> {
     let path = root.join(format!(
-        "target/criterion/sandbox/{case}/new/estimates.json"
+        "target/criterion/{group}/{case}/new/estimates.json"
     ));
     let text = std::fs::read_to_string(&path)
         .with_context(|| format!("criterion wrote no {}", path.display()))?;

@@ -7,6 +7,7 @@
 //! cargo xtask db up|down|status|fresh     migrations against DATABASE_URL (default: embedded)
 //! cargo xtask tidy                        fmt check, clippy -D warnings, architecture tests
 //! cargo xtask bench sandbox               sandbox cold run vs. isolated-vm, same run
+//! cargo xtask bench engine                workflow engine overhead per node, vs. spawn-per-node
 //! cargo xtask bench api [--postgres]      GET /{tenantID}/roles with an API key vs. /health
 //! ```
 #![allow(clippy::print_stdout)] // printing is this program's job
@@ -80,6 +81,7 @@ fn print_usage() {
          db up|down|status|fresh       run migrations against DATABASE_URL (default: the embedded database)\n\
          tidy                          fmt check, clippy -D warnings, architecture tests\n\
          bench sandbox                 sandbox cold run vs. the original's isolated-vm, same run\n\
+         bench engine                  workflow engine overhead per node (no-op nodes, in memory)\n\
          bench api [--postgres]        an authorized tenant route vs. /health, same server, same run"
     );
 }

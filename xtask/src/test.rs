@@ -1,4 +1,5 @@
-//! `cargo xtask test`: the whole suite on SQLite, and on PostgreSQL when it can be reached.
+//! `cargo xtask test`: the whole suite (every feature, so the engine's sandbox wiring is
+//! tested too) on SQLite, and on PostgreSQL when it can be reached.
 //!
 //! PostgreSQL is used when `TEST_DATABASE_URL` is set or 127.0.0.1:5432 answers; `--postgres`
 //! makes it mandatory (CI), so a missing server fails the run instead of skipping silently.
@@ -26,13 +27,17 @@ pub fn run(raw: &[String]) -> Result<()> {
             );
         }
         eprintln!("xtask test: PostgreSQL not reachable: running the SQLite variants only");
-        return run::cargo(&["test", "--workspace"], &args.passthrough, &[]);
+        return run::cargo(
+            &["test", "--workspace", "--all-features"],
+            &args.passthrough,
+            &[],
+        );
     };
 
     eprintln!("xtask test: SQLite and PostgreSQL");
     postgres::drop_test_databases(&url)?;
     let outcome = run::cargo(
-        &["test", "--workspace"],
+        &["test", "--workspace", "--all-features"],
         &args.passthrough,
         &[
             ("TEST_DATABASE_URL", url.as_str()),

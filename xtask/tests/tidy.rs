@@ -4,7 +4,9 @@
 //! - only `bins/`, `xtask/`, the migrations CLI and the dev-only `test-support` read environment
 //!   variables;
 //! - every Rust file opens with a `//!` header saying what it is for;
-//! - no test is skipped with the ignore attribute.
+//! - no test is skipped with the ignore attribute;
+//! - `workflow-engine` and `sandbox` depend on no workspace crate (the engine may use the
+//!   sandbox only behind its optional feature).
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use std::path::{Path, PathBuf};
@@ -197,4 +199,30 @@ fn no_test_is_ignored() {
         .map(|file| file.strip_prefix(&root).unwrap().display().to_string())
         .collect();
     assert!(offences.is_empty(), "ignored tests: {offences:?}");
+}
+
+#[test]
+fn the_engine_and_the_sandbox_depend_on_no_workspace_crate() {
+    let packages = packages();
+    let workspace: Vec<&String> = packages.iter().map(|(name, _, _, _)| name).collect();
+    for crate_name in ["workflow-engine", "sandbox"] {
+        let (_, _, normal, _) = packages
+            .iter()
+            .find(|(name, _, _, _)| name == crate_name)
+            .unwrap();
+        // The engine may wire JavaScript through the sandbox, and only behind its feature.
+        let offences: Vec<&String> = normal
+            .iter()
+            .filter(|dep| workspace.contains(dep))
+            .filter(|dep| !(crate_name == "workflow-engine" && dep.as_str() == "sandbox"))
+            .collect();
+        assert!(offences.is_empty(), "{crate_name} depends on {offences:?}");
+    }
+    let manifest =
+        std::fs::read_to_string(workspace_root().join("crates/workflow-engine/Cargo.toml"))
+            .unwrap();
+    assert!(
+        manifest.contains("sandbox = { workspace = true, optional = true }"),
+        "the sandbox must stay an optional dependency of the engine"
+    );
 }

@@ -79,6 +79,9 @@ pub struct Pending {
 #[derive(Debug, Clone, Default, PartialEq)]
 struct NodeState {
     activations: u32,
+    /// How many entry edges / back edges hold at least one token, so a join of n edges
+    /// learns it is complete in O(1) instead of scanning its edges on every arrival.
+    filled: [usize; 2],
     last_output: Option<Value>,
     cursor: Option<LoopCursor>,
 }
@@ -439,9 +442,22 @@ impl RunState {
         let state = &mut self.edges[edge];
         if state.absorb > 0 {
             state.absorb -= 1;
-        } else {
-            state.pending.push_back(taken);
+            return;
         }
+        state.pending.push_back(taken);
+        if state.pending.len() == 1 {
+            let compiled = &self.workflow.edges()[edge];
+            self.nodes[compiled.target].filled[usize::from(compiled.back)] += 1;
+        }
+    }
+
+    fn pop_token(&mut self, edge: usize) -> Option<bool> {
+        let token = self.edges[edge].pending.pop_front()?;
+        if self.edges[edge].pending.is_empty() {
+            let compiled = &self.workflow.edges()[edge];
+            self.nodes[compiled.target].filled[usize::from(compiled.back)] -= 1;
+        }
+        Some(token)
     }
 
     /// Turns every complete round of tokens at `node` into an activation or a skip.
@@ -454,7 +470,7 @@ impl RunState {
         let workflow = Arc::clone(&self.workflow);
         loop {
             let mode = workflow.settings(node).join;
-            if let Some((taken, edge)) = self.take_round(workflow.entry_edges(node), mode) {
+            if let Some((taken, edge)) = self.take_round(node, false, mode) {
                 if taken {
                     self.activate(
                         node,
@@ -473,7 +489,7 @@ impl RunState {
                 continue;
             }
             // A round of back edges is one finished iteration, even when the body was skipped.
-            if let Some((_, edge)) = self.take_round(workflow.back_edges(node), JoinMode::All) {
+            if let Some((_, edge)) = self.take_round(node, true, JoinMode::All) {
                 self.activate(
                     node,
                     true,
@@ -486,9 +502,20 @@ impl RunState {
         }
     }
 
-    /// Takes the next round of tokens of `group`, if complete: whether a taken token is in it,
-    /// and which edge delivered it.
-    fn take_round(&mut self, group: &[usize], mode: JoinMode) -> Option<(bool, Option<usize>)> {
+    /// Takes the next round of tokens of `node`'s entry (or back) edges, if complete: whether a
+    /// taken token is in it, and which edge delivered it.
+    fn take_round(
+        &mut self,
+        node: usize,
+        back: bool,
+        mode: JoinMode,
+    ) -> Option<(bool, Option<usize>)> {
+        let workflow = Arc::clone(&self.workflow);
+        let group = if back {
+            workflow.back_edges(node)
+        } else {
+            workflow.entry_edges(node)
+        };
         if group.is_empty() {
             return None;
         }
@@ -498,18 +525,18 @@ impl RunState {
                 .find(|&&e| self.edges[e].pending.front() == Some(&true))
         {
             for &e in group {
-                if self.edges[e].pending.pop_front().is_none() {
+                if self.pop_token(e).is_none() {
                     self.edges[e].absorb += 1;
                 }
             }
             return Some((true, Some(winner)));
         }
-        if group.iter().any(|&e| self.edges[e].pending.is_empty()) {
+        if self.nodes[node].filled[usize::from(back)] < group.len() {
             return None;
         }
         let mut winner = None;
         for &e in group {
-            if self.edges[e].pending.pop_front() == Some(true) && winner.is_none() {
+            if self.pop_token(e) == Some(true) && winner.is_none() {
                 winner = Some(e);
             }
         }

@@ -164,7 +164,9 @@ pub(crate) struct Core {
     cache: Mutex<HashMap<RunId, Arc<tokio::sync::Mutex<Option<RunState>>>>>,
     run_tokens: Mutex<HashMap<RunId, CancellationToken>>,
     wake: Notify,
-    finished: broadcast::Sender<RunId>,
+    /// Final snapshots of runs finished by this engine (the live state, which the property
+    /// tests show equals the fold of the log), so `wait` need not replay the log.
+    finished: broadcast::Sender<(RunId, Arc<RunSnapshot>)>,
     shutdown: CancellationToken,
     tracker: TaskTracker,
 }
@@ -206,7 +208,7 @@ pub struct PendingRequest {
 }
 
 impl RunSnapshot {
-    fn of(state: &RunState) -> Self {
+    pub(crate) fn of(state: &RunState) -> Self {
         let mut pending: Vec<PendingRequest> = state
             .requests()
             .map(|(id, p)| PendingRequest {

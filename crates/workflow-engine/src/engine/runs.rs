@@ -8,8 +8,8 @@ use std::sync::Arc;
 
 use serde_json::Value;
 
-use super::Core;
 use super::transition::Tx;
+use super::{Core, RunSnapshot};
 use crate::error::Error;
 use crate::graph::compile;
 use crate::observe::{EngineEvent, published};
@@ -84,6 +84,9 @@ impl Core {
             let wake = tx.has_due_work();
             let children = std::mem::take(&mut tx.cancel_children);
             let status = state.status;
+            let final_snapshot = status
+                .is_terminal()
+                .then(|| Arc::new(RunSnapshot::of(state)));
             match self
                 .store
                 .commit(tx.into_commit(run, expected, status))
@@ -103,7 +106,9 @@ impl Core {
                         drop(guard);
                         self.evict(run);
                         self.cancel_in_flight(run);
-                        let _ = self.finished.send(run);
+                        if let Some(snapshot) = final_snapshot {
+                            let _ = self.finished.send((run, snapshot));
+                        }
                     }
                     self.cancel_children(children);
                     return Ok(value);

@@ -3,6 +3,8 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod crash;
+#[cfg(feature = "sandbox")]
+mod javascript;
 mod properties;
 mod races;
 mod support;
