@@ -91,13 +91,6 @@ impl FakeClock {
             let _ = sender.send(());
         }
     }
-
-    /// How many sleepers are waiting (tests use it to know a timer is armed).
-    pub fn sleepers(&self) -> usize {
-        let mut inner = self.lock();
-        inner.sleepers.retain(|_, sender| !sender.is_closed());
-        inner.sleepers.len()
-    }
 }
 
 impl Default for FakeClock {

@@ -373,6 +373,9 @@ fn settings_of(
         match node.config.get("joinMode").and_then(|v| v.as_str()) {
             Some("any") => JoinMode::Any,
             Some("all") => JoinMode::All,
+            _ if node.config.get("requireAll").and_then(|v| v.as_bool()) == Some(false) => {
+                JoinMode::Any
+            }
             _ if node.node_type == "loop" => JoinMode::Any,
             _ => JoinMode::All,
         }

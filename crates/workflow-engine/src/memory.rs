@@ -157,7 +157,7 @@ impl RunStore for MemoryStore {
 
     async fn commit(&self, commit: Commit) -> Result<(), Error> {
         let mut inner = self.lock();
-        let stored = inner.runs.get_mut(&commit.run).ok_or(Error::RunNotFound)?;
+        let stored = inner.runs.get(&commit.run).ok_or(Error::RunNotFound)?;
         if stored.record.version != commit.expected_version {
             return Err(Error::Conflict);
         }

@@ -124,11 +124,8 @@ pub enum LoopStep {
         /// The finished iteration's result.
         result: Value,
     },
-    /// The last iteration finished with `result` (if any ran); the cursor is dropped.
-    Finish {
-        /// The last iteration's result, when the pass was not empty.
-        result: Option<Value>,
-    },
+    /// The pass is over (its results are the node's output); the cursor is dropped.
+    Finish,
 }
 
 /// How an `end` node finishes the run.

@@ -140,8 +140,29 @@ impl EventSink for tokio::sync::broadcast::Sender<EngineEvent> {
     }
 }
 
+/// The published form of a run's logged events (`context` is called for terminal events).
+pub(crate) fn published_events(
+    run_id: RunId,
+    namespace: &str,
+    events: &[Event],
+    context: impl Fn() -> Value,
+) -> Vec<EngineEvent> {
+    events
+        .iter()
+        .filter_map(|event| {
+            published(event, &context).map(|kind| EngineEvent {
+                run_id,
+                namespace: namespace.to_string(),
+                seq: Some(event.seq),
+                at: event.at,
+                kind,
+            })
+        })
+        .collect()
+}
+
 /// The published form of a logged event (`None` for events that are not published).
-pub(crate) fn published(event: &Event, context: impl Fn() -> Value) -> Option<EngineEventKind> {
+fn published(event: &Event, context: impl Fn() -> Value) -> Option<EngineEventKind> {
     Some(match &event.kind {
         EventKind::RunStarted { .. } => EngineEventKind::RunStarted,
         EventKind::SystemSet { .. } | EventKind::ChildStarted { .. } => return None,

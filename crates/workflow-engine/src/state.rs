@@ -412,7 +412,7 @@ impl RunState {
                     cursor.next_index += 1;
                 }
             }
-            LoopStep::Finish { .. } => state.cursor = None,
+            LoopStep::Finish => state.cursor = None,
         }
     }
 

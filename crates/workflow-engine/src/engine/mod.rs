@@ -232,6 +232,15 @@ impl RunSnapshot {
     }
 }
 
+/// A run of another namespace is reported exactly like a run that does not exist.
+fn owned(state: &RunState, namespace: &str) -> Result<(), Error> {
+    if state.namespace == namespace {
+        Ok(())
+    } else {
+        Err(Error::RunNotFound)
+    }
+}
+
 /// The workflow engine. Dropping it stops its dispatcher and abandons in-flight attempts, whose
 /// tasks another engine on the same store resumes when their leases lapse.
 #[derive(Debug)]
@@ -294,20 +303,12 @@ impl Engine {
             0,
             self.core.clock.now(),
         );
-        let events = run.events.clone();
+        let publish = self.core.sink.as_ref().map(|_| {
+            crate::observe::published_events(run_id, namespace, &run.events, || Value::Null)
+        });
         self.core.store.create(run).await?;
-        if let Some(sink) = &self.core.sink {
-            for event in &events {
-                if let Some(kind) = crate::observe::published(event, || Value::Null) {
-                    sink.publish(crate::observe::EngineEvent {
-                        run_id,
-                        namespace: namespace.to_string(),
-                        seq: Some(event.seq),
-                        at: event.at,
-                        kind,
-                    });
-                }
-            }
+        if let (Some(sink), Some(events)) = (&self.core.sink, publish) {
+            events.into_iter().for_each(|event| sink.publish(event));
         }
         self.core.wake.notify_one();
         Ok(run_id)
@@ -315,9 +316,7 @@ impl Engine {
 
     async fn owned_state(&self, namespace: &str, run: RunId) -> Result<RunState, Error> {
         let state = self.core.load(run).await?;
-        if state.namespace != namespace {
-            return Err(Error::RunNotFound);
-        }
+        owned(&state, namespace)?;
         Ok(state)
     }
 
@@ -336,9 +335,9 @@ impl Engine {
         run: RunId,
         reason: Option<String>,
     ) -> Result<(), Error> {
-        self.check_namespace(namespace, run).await?;
         self.core
             .transact(run, |_, state, tx| {
+                owned(state, namespace)?;
                 transition::cancel(state, tx, reason.clone())
             })
             .await
@@ -347,9 +346,11 @@ impl Engine {
     /// Restarts a failed run from the node(s) whose failure failed it, with a new attempt and
     /// the context as it was.
     pub async fn restart(&self, namespace: &str, run: RunId) -> Result<(), Error> {
-        self.check_namespace(namespace, run).await?;
         self.core
-            .transact(run, |_, state, tx| transition::restart(state, tx))
+            .transact(run, |_, state, tx| {
+                owned(state, namespace)?;
+                transition::restart(state, tx)
+            })
             .await
     }
 
@@ -361,9 +362,9 @@ impl Engine {
         request_id: &str,
         data: Value,
     ) -> Result<(), Error> {
-        self.check_namespace(namespace, run).await?;
         self.core
             .transact(run, |_, state, tx| {
+                owned(state, namespace)?;
                 transition::submit(state, tx, request_id, data.clone())
             })
             .await

@@ -6,13 +6,11 @@
 
 use std::sync::Arc;
 
-use serde_json::Value;
-
 use super::transition::Tx;
 use super::{Core, RunSnapshot};
 use crate::error::Error;
 use crate::graph::compile;
-use crate::observe::{EngineEvent, published};
+use crate::observe::published_events;
 use crate::run::RunId;
 use crate::state::RunState;
 
@@ -78,9 +76,18 @@ impl Core {
                 }
             };
             if tx.is_empty() {
+                if state.status.is_terminal() {
+                    *guard = None;
+                    drop(guard);
+                    self.evict(run);
+                }
                 return Ok(value);
             }
-            let publish = self.sink.as_ref().map(|_| self.published(state, &tx));
+            let publish = self.sink.as_ref().map(|_| {
+                published_events(run, &state.namespace, &tx.events, || {
+                    state.context.to_public_json()
+                })
+            });
             let wake = tx.has_due_work();
             let children = std::mem::take(&mut tx.cancel_children);
             let status = state.status;
@@ -123,22 +130,6 @@ impl Core {
                 }
             }
         }
-    }
-
-    fn published(&self, state: &RunState, tx: &Tx) -> Vec<EngineEvent> {
-        let context = || -> Value { state.context.to_public_json() };
-        tx.events
-            .iter()
-            .filter_map(|event| {
-                published(event, context).map(|kind| EngineEvent {
-                    run_id: state.run_id,
-                    namespace: state.namespace.clone(),
-                    seq: Some(event.seq),
-                    at: event.at,
-                    kind,
-                })
-            })
-            .collect()
     }
 
     /// Tells this process's in-flight attempts of `run` to stop.

@@ -105,8 +105,9 @@ async fn run_task(core: &Arc<Core>, claimed: Claimed) {
             node,
             activation,
             child,
-        } => match child_outcome(core, child).await {
-            Ok(outcome) => {
+        } => {
+            async {
+                let outcome = child_outcome(core, child).await?;
                 core.transact(run, |_, state, tx| {
                     tx.ack.push(id.clone());
                     if let Some(index) = state.workflow.index_of(&node) {
@@ -122,8 +123,8 @@ async fn run_task(core: &Arc<Core>, claimed: Claimed) {
                 })
                 .await
             }
-            Err(error) => Err(error),
-        },
+            .await
+        }
     };
     match result {
         Ok(()) | Err(Error::ShuttingDown) => {}
@@ -161,7 +162,6 @@ async fn execute(
     activation: u32,
     attempt: u32,
 ) -> Result<(), Error> {
-    let cancelled = core.run_token(run);
     let prepared = core
         .transact(run, |core, state, tx| {
             let Some(node) = state.workflow.index_of(node_id) else {
@@ -192,7 +192,8 @@ async fn execute(
                 trigger,
                 loop_cursor: state.cursor(node).cloned(),
                 timeout: state.workflow.settings(node).timeout,
-                cancelled: cancelled.clone(),
+                // Created only for a current dispatch: the run's entry is removed when it ends.
+                cancelled: core.run_token(run),
                 services: core.services.clone(),
             }))
         })

@@ -103,8 +103,8 @@ impl NodeHandler for Loop {
                 )));
             }
             let mut results: Vec<Value> = cursor.results.iter().cloned().collect();
-            results.push(result.clone());
-            return Ok(NodeOutcome::Complete(finished(results, Some(result))));
+            results.push(result);
+            return Ok(NodeOutcome::Complete(finished(results)));
         }
         let items = match input.resolved("sourceVariable")? {
             Value::Array(items) => items,
@@ -123,7 +123,7 @@ impl NodeHandler for Loop {
             )));
         }
         if items.is_empty() {
-            return Ok(NodeOutcome::Complete(finished(Vec::new(), None)));
+            return Ok(NodeOutcome::Complete(finished(Vec::new())));
         }
         let step = LoopStep::Begin {
             items: items.clone(),
@@ -132,11 +132,11 @@ impl NodeHandler for Loop {
     }
 }
 
-fn finished(results: Vec<Value>, last: Option<Value>) -> Completion {
+fn finished(results: Vec<Value>) -> Completion {
     Completion {
         output: Value::Array(results),
         handles: vec!["completed".into()],
-        loop_step: Some(LoopStep::Finish { result: last }),
+        loop_step: Some(LoopStep::Finish),
         ..Completion::default()
     }
 }

@@ -167,3 +167,28 @@ async fn the_original_field_names_load() {
     assert_eq!(h.finish(run).await.status, RunStatus::Completed);
     assert_eq!(h.journal.of(run).len(), 2);
 }
+
+#[tokio::test]
+async fn join_modes_come_from_join_mode_require_all_or_the_node_type() {
+    let h = Harness::new();
+    let workflow = json!({
+        "nodes": [
+            {"id": "start", "type": "start"},
+            {"id": "a", "type": "probe"}, {"id": "b", "type": "probe"},
+            {"id": "gather-any", "type": "join", "config": {"requireAll": false}},
+            {"id": "gather-all", "type": "join"},
+            {"id": "explicit", "type": "probe", "joinMode": "any"}
+        ],
+        "edges": [
+            {"source": "start", "target": "a"}, {"source": "start", "target": "b"},
+            {"source": "a", "target": "gather-any"}, {"source": "b", "target": "gather-any"},
+            {"source": "a", "target": "gather-all"}, {"source": "b", "target": "gather-all"},
+            {"source": "a", "target": "explicit"}, {"source": "b", "target": "explicit"}
+        ]
+    });
+    let compiled = h.engine.compile(parse(workflow)).unwrap();
+    let mode = |id: &str| compiled.settings(compiled.index_of(id).unwrap()).join;
+    assert_eq!(mode("gather-any"), JoinMode::Any);
+    assert_eq!(mode("gather-all"), JoinMode::All);
+    assert_eq!(mode("explicit"), JoinMode::Any);
+}
