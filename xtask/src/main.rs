@@ -5,6 +5,7 @@
 //! cargo xtask test [--postgres] [-- …]    the whole suite: SQLite always, PostgreSQL when reachable
 //! cargo xtask token --email E [--name N] [--data-dir D] [--ttl-hours H]
 //! cargo xtask db up|down|status|fresh     migrations against DATABASE_URL (default: embedded)
+//! cargo xtask openapi                     rewrite docs/openapi.json from the route table
 //! cargo xtask tidy                        fmt check, clippy -D warnings, architecture tests
 //! cargo xtask bench sandbox               sandbox cold run vs. isolated-vm, same run
 //! cargo xtask bench engine                workflow engine overhead per node, vs. spawn-per-node
@@ -16,6 +17,7 @@ mod args;
 mod bench;
 mod bench_api;
 mod db;
+mod openapi;
 mod postgres;
 mod run;
 mod test;
@@ -36,6 +38,7 @@ fn main() -> ExitCode {
         "token" => token::run(&rest),
         "db" => db::run(&rest),
         "tidy" => tidy(),
+        "openapi" => openapi::run(&workspace_root()),
         "bench" => bench::run(&rest),
         "help" | "--help" | "-h" => {
             print_usage();
@@ -52,6 +55,11 @@ fn main() -> ExitCode {
             ExitCode::FAILURE
         }
     }
+}
+
+fn workspace_root() -> std::path::PathBuf {
+    let manifest = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+    manifest.parent().unwrap_or(manifest).to_path_buf()
 }
 
 fn tidy() -> anyhow::Result<()> {
@@ -79,6 +87,7 @@ fn print_usage() {
          token --email E [--name N] [--data-dir D] [--ttl-hours H]\n\
          \x20                             print a local-identity token for E\n\
          db up|down|status|fresh       run migrations against DATABASE_URL (default: the embedded database)\n\
+         openapi                       rewrite docs/openapi.json from the route table\n\
          tidy                          fmt check, clippy -D warnings, architecture tests\n\
          bench sandbox                 sandbox cold run vs. the original's isolated-vm, same run\n\
          bench engine                  workflow engine overhead per node (no-op nodes, in memory)\n\

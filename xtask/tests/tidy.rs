@@ -6,7 +6,9 @@
 //! - every Rust file opens with a `//!` header saying what it is for;
 //! - no test is skipped with the ignore attribute;
 //! - `workflow-engine` and `sandbox` depend on no workspace crate (the engine may use the
-//!   sandbox only behind its optional feature).
+//!   sandbox only behind its optional feature);
+//! - the server registers routes only from its route table, and handlers read bodies and
+//!   queries only after the access check.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use std::path::{Path, PathBuf};
@@ -225,4 +227,53 @@ fn the_engine_and_the_sandbox_depend_on_no_workspace_crate() {
         manifest.contains("sandbox = { workspace = true, optional = true }"),
         "the sandbox must stay an optional dependency of the engine"
     );
+}
+
+#[test]
+fn routes_are_registered_only_from_the_route_table() {
+    // Every route is a `Route` in a routes module's `routes()`, registered by
+    // `http::configure` with its access policy: a hand-registered one would have none.
+    let root = workspace_root();
+    let server = root.join("bins/jet-server/src");
+    let mut files = Vec::new();
+    rust_files(&server, &mut files);
+    let mut offences = Vec::new();
+    for file in files {
+        let relative = file.strip_prefix(&root).unwrap().display().to_string();
+        if relative == "bins/jet-server/src/http/mod.rs" {
+            continue;
+        }
+        let text = std::fs::read_to_string(&file).unwrap();
+        for pattern in ["web::resource(", "web::scope(", ".route(", ".service("] {
+            if text.contains(pattern) {
+                offences.push(format!("{relative}: {pattern}"));
+            }
+        }
+    }
+    assert!(
+        offences.is_empty(),
+        "register routes through http::routes(): {offences:#?}"
+    );
+}
+
+#[test]
+fn handlers_read_bodies_and_queries_after_the_access_check() {
+    // actix polls a handler's extractors together: a separate body or query extractor could
+    // answer 400/415 before the caller is authenticated. Bodies come through `TenantBody` /
+    // `CallerBody`, queries through `tenant_member::query`, both after the check.
+    let root = workspace_root();
+    let mut files = Vec::new();
+    rust_files(&root.join("bins/jet-server/src/http/routes"), &mut files);
+    assert!(files.len() > 5);
+    let mut offences = Vec::new();
+    for file in files {
+        let relative = file.strip_prefix(&root).unwrap().display().to_string();
+        let text = std::fs::read_to_string(&file).unwrap();
+        for pattern in ["ValidJson<", "Json<", "Query<", "Form<"] {
+            if text.contains(pattern) {
+                offences.push(format!("{relative}: {pattern}"));
+            }
+        }
+    }
+    assert!(offences.is_empty(), "{offences:#?}");
 }

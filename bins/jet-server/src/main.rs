@@ -1,5 +1,8 @@
 //! `jet-server`: reads settings, starts logging, builds the application and serves until a
 //! signal stops it. Exit codes: 0 after a graceful stop, 2 for bad configuration, 1 otherwise.
+//!
+//! `jet-server openapi` prints the API's OpenAPI document instead (what `cargo xtask openapi`
+//! writes to `docs/openapi.json`).
 
 use std::process::ExitCode;
 
@@ -9,6 +12,16 @@ use jet_server::telemetry;
 
 #[tokio::main]
 async fn main() -> ExitCode {
+    if std::env::args().nth(1).as_deref() == Some("openapi") {
+        let document = jet_server::http::openapi::serialized(&jet_server::http::routes());
+        return match std::io::Write::write_all(&mut std::io::stdout(), &document) {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(error) => {
+                eprintln!("jet-server: cannot write the document: {error}");
+                ExitCode::FAILURE
+            }
+        };
+    }
     let settings = match Settings::from_process_env() {
         Ok(settings) => settings,
         Err(error) => {

@@ -187,6 +187,7 @@ impl Application {
             encryption_key,
             audit: audit_sink,
             access,
+            api_description: crate::http::openapi::serialized(&crate::http::routes()),
         });
 
         let address = format!("{}:{}", settings.host, settings.port);

@@ -40,4 +40,6 @@ pub struct AppState {
     pub audit: audit::AuditSink,
     /// Recently loaded tenant access (grants), bounded in age.
     pub access: Arc<crate::access_cache::AccessCache>,
+    /// The OpenAPI document, serialized once at start-up.
+    pub api_description: actix_web::web::Bytes,
 }

@@ -18,9 +18,9 @@ use sea_orm::{
 use subtle::ConstantTimeEq;
 use uuid::Uuid;
 
-use crate::catalog::{Action, Resource};
+use crate::catalog::{Action, Permission, Resource};
 use crate::error::Error;
-use crate::policy::{Grants, Permit};
+use crate::policy::{Grants, Permit, Subject, Target, authorize};
 use crate::store::{checked_roles, grants_of_roles};
 
 /// Prefix of every key.
@@ -274,7 +274,7 @@ pub async fn update(
     change: ApiKeyChange,
     now: DateTime<Utc>,
 ) -> Result<ApiKey, Error> {
-    permit.require(tenant_id, Resource::ApiKey, Action::Update)?;
+    permit.require_on(tenant_id, Resource::ApiKey, Action::Update, id)?;
     let txn = db.begin().await?;
     let row = find_row(&txn, tenant_id, id).await?;
     let mut update: api_keys::ActiveModel = row.into();
@@ -302,7 +302,7 @@ pub async fn delete(
     id: Uuid,
     now: DateTime<Utc>,
 ) -> Result<(), Error> {
-    permit.require(tenant_id, Resource::ApiKey, Action::Delete)?;
+    permit.require_on(tenant_id, Resource::ApiKey, Action::Delete, id)?;
     let row = find_row(db, tenant_id, id).await?;
     let mut update: api_keys::ActiveModel = row.into();
     update.deleted_at = Set(Some(now));
@@ -323,6 +323,25 @@ pub async fn clone_key(
     permit.require(tenant_id, Resource::ApiKey, Action::Create)?;
     let txn = db.begin().await?;
     let source = find_row(&txn, tenant_id, id).await?;
+    // Cloning reads the source: `apikey:read` on it (type-wide, an asset grant or its creator).
+    let target = Target {
+        resource: Resource::ApiKey,
+        id,
+        creator: Subject::from_creator_columns(
+            source.creator_user_id,
+            source.created_by_api_key_id,
+        ),
+    };
+    authorize(
+        tenant_id,
+        permit.subject(),
+        holder,
+        Permission {
+            resource: Resource::ApiKey,
+            action: Action::Read,
+        },
+        Some(&target),
+    )?;
     let role_ids = checked_roles(&txn, tenant_id, &roles_of(&txn, id).await?, holder).await?;
     let title =
         valid_title(&format!("{} (copy)", source.title)).or_else(|_| valid_title(&source.title))?;

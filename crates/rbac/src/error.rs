@@ -1,6 +1,7 @@
 //! The rbac crate's error type.
 
 use crate::catalog::Permission;
+use crate::policy::Denied;
 
 /// Errors of role, grant and API-key management.
 #[derive(Debug, thiserror::Error)]
@@ -8,6 +9,10 @@ pub enum Error {
     /// The permit does not cover this operation (a bug in the caller).
     #[error("the permit does not cover {0}")]
     PermitMismatch(Permission),
+    /// The acting principal lacks a permission this operation needs beyond its permit (cloning
+    /// needs `read` on the source).
+    #[error(transparent)]
+    Denied(#[from] Denied),
     /// An input breaks a rule.
     #[error("{field}: {message}")]
     Invalid {

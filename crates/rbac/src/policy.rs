@@ -41,6 +41,11 @@ impl Subject {
             Subject::System => (None, None),
         }
     }
+
+    /// The creator recorded in an object's `(creator_user_id, created_by_api_key_id)` columns.
+    pub fn from_creator_columns(user: Option<Uuid>, api_key: Option<Uuid>) -> Option<Subject> {
+        user.map(Subject::User).or(api_key.map(Subject::ApiKey))
+    }
 }
 
 /// An object a check is about.
@@ -158,6 +163,24 @@ impl Permit {
     ) -> Result<(), crate::Error> {
         let permission = Permission { resource, action };
         if self.covers(tenant_id, permission, None) {
+            Ok(())
+        } else {
+            Err(crate::Error::PermitMismatch(permission))
+        }
+    }
+
+    /// `Ok` when this permit allows `action` on `resource` in `tenant_id` on the object `id`:
+    /// type-wide, or checked on that very object (an asset grant). A domain function acting on
+    /// one object calls this first.
+    pub fn require_on(
+        &self,
+        tenant_id: Uuid,
+        resource: Resource,
+        action: Action,
+        id: Uuid,
+    ) -> Result<(), crate::Error> {
+        let permission = Permission { resource, action };
+        if self.covers(tenant_id, permission, Some(id)) {
             Ok(())
         } else {
             Err(crate::Error::PermitMismatch(permission))

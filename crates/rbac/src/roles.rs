@@ -408,7 +408,7 @@ pub async fn update(
     now: DateTime<Utc>,
 ) -> Result<RoleInfo, Error> {
     let tenant_id = permit.tenant_id();
-    permit.require(tenant_id, Resource::Role, Action::Update)?;
+    permit.require_on(tenant_id, Resource::Role, Action::Update, id)?;
     let txn = db.begin().await?;
     let current = get(&txn, tenant_id, id).await?;
     if current.is_protected() {
@@ -455,7 +455,7 @@ pub async fn update(
 /// Deletes a tenant role; members and keys holding it lose it.
 pub async fn delete(db: &DatabaseConnection, permit: &Permit, id: Uuid) -> Result<(), Error> {
     let tenant_id = permit.tenant_id();
-    permit.require(tenant_id, Resource::Role, Action::Delete)?;
+    permit.require_on(tenant_id, Resource::Role, Action::Delete, id)?;
     let txn = db.begin().await?;
     let current = get(&txn, tenant_id, id).await?;
     if current.is_protected() {

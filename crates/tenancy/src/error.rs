@@ -26,6 +26,9 @@ pub enum Error {
     /// The change would leave the tenant without an active admin.
     #[error("the last admin of a tenant cannot be removed or demoted")]
     LastAdmin,
+    /// The acting principal lacks a permission the change needs (on one of its objects).
+    #[error(transparent)]
+    Denied(#[from] rbac::Denied),
     /// A role or grant rule refused the change.
     #[error(transparent)]
     Rbac(#[from] rbac::Error),

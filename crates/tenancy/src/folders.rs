@@ -14,7 +14,7 @@ use std::collections::HashMap;
 
 use chrono::{DateTime, Utc};
 use db_entity::folders;
-use rbac::{Action, Permit, Resource};
+use rbac::{Action, Grants, Permission, Permit, Resource, Target};
 use sea_orm::sea_query::{Alias, Expr, ExprTrait, Query};
 use sea_orm::{
     ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter,
@@ -356,7 +356,7 @@ pub async fn update(
     now: DateTime<Utc>,
 ) -> Result<Folder, Error> {
     let tenant_id = permit.tenant_id();
-    permit.require(tenant_id, Resource::Folder, Action::Update)?;
+    permit.require_on(tenant_id, Resource::Folder, Action::Update, id)?;
     let title = change.title.as_deref().map(valid_title).transpose()?;
     let txn = db.begin().await?;
     lock_tenant(&txn, tenant_id).await?;
@@ -390,7 +390,7 @@ pub async fn delete(
     now: DateTime<Utc>,
 ) -> Result<(), Error> {
     let tenant_id = permit.tenant_id();
-    permit.require(tenant_id, Resource::Folder, Action::Delete)?;
+    permit.require_on(tenant_id, Resource::Folder, Action::Delete, id)?;
     let txn = db.begin().await?;
     lock_tenant(&txn, tenant_id).await?;
     let (row, entity_type) = find_row(&txn, tenant_id, id).await?;
@@ -433,11 +433,13 @@ pub struct MoveItems {
     pub folder_id: Option<Uuid>,
 }
 
-/// Files items into a folder (or unfiles them). The caller checks `<type>:update` on each item;
-/// the permit is for `folder:update`. Unknown items: `NotFound`, nothing moved.
+/// Files items into a folder (or unfiles them). The permit is for `folder:update`; the permit's
+/// holder, holding `grants`, must also hold `<type>:update` on every item (type-wide or by an
+/// asset grant). Unknown items: `NotFound`, nothing moved.
 pub async fn move_items(
     db: &DatabaseConnection,
     permit: &Permit,
+    grants: &Grants,
     request: MoveItems,
     now: DateTime<Utc>,
 ) -> Result<u64, Error> {
@@ -448,6 +450,19 @@ pub async fn move_items(
             field: "entityIDs",
             message: format!("at most {MAX_MOVE_ITEMS} per request"),
         });
+    }
+    let resource = request.entity_type.resource();
+    let update = Permission::new(resource, Action::Update).ok_or(Error::Invalid {
+        field: "entityType",
+        message: "its items cannot be updated".into(),
+    })?;
+    for id in &request.entity_ids {
+        let target = Target {
+            resource,
+            id: *id,
+            creator: None,
+        };
+        rbac::authorize(tenant_id, permit.subject(), grants, update, Some(&target))?;
     }
     let txn = db.begin().await?;
     lock_tenant(&txn, tenant_id).await?;

@@ -360,7 +360,7 @@ pub async fn set_roles(
     now: DateTime<Utc>,
 ) -> Result<Member, Error> {
     let tenant_id = permit.tenant_id();
-    permit.require(tenant_id, Resource::User, Action::Update)?;
+    permit.require_on(tenant_id, Resource::User, Action::Update, id)?;
     let txn = db.begin().await?;
     lock_tenant(&txn, tenant_id).await?;
     let row = find_row(&txn, tenant_id, id).await?;
@@ -388,7 +388,7 @@ pub async fn set_roles(
 /// admin stays.
 pub async fn remove(db: &DatabaseConnection, permit: &Permit, id: Uuid) -> Result<(), Error> {
     let tenant_id = permit.tenant_id();
-    permit.require(tenant_id, Resource::User, Action::Delete)?;
+    permit.require_on(tenant_id, Resource::User, Action::Delete, id)?;
     let txn = db.begin().await?;
     lock_tenant(&txn, tenant_id).await?;
     let row = find_row(&txn, tenant_id, id).await?;

@@ -3,18 +3,22 @@
 //! [`authenticate`] turns the `Authorization` header into a [`Principal`]: a user (ID token,
 //! created or refreshed on sight) or an API key (resolved by hash, enabled, not deleted). It
 //! records the principal for the access log and applies the per-principal rate limit.
-//! [`Caller`] is the extractor for routes only users may call (`/api/v1/auth`, the tenant list);
-//! tenant routes use `TenantMember`, which accepts both.
+//! [`Caller`] is the extractor for routes declared [`Access::User`] (`/api/v1/auth`, the tenant
+//! list); tenant routes use `TenantMember`, which accepts both.
 
+use actix_web::dev::Payload;
 use actix_web::http::header;
 use actix_web::web::Data;
 use actix_web::{FromRequest, HttpMessage, HttpRequest};
 use futures_util::future::LocalBoxFuture;
 use identity::Credentials;
 use rbac::api_keys::ResolvedKey;
+use serde::de::DeserializeOwned;
 use tenancy::users::{SignedInUser, User, sync_signed_in_user};
 
+use crate::http::access::{self, Access};
 use crate::http::error::{ApiError, ErrorCode};
+use crate::http::json::ValidJson;
 use crate::http::middleware::access_log::PrincipalId;
 use crate::state::AppState;
 
@@ -38,16 +42,50 @@ impl FromRequest for Caller {
     type Error = ApiError;
     type Future = LocalBoxFuture<'static, Result<Self, ApiError>>;
 
-    fn from_request(req: &HttpRequest, _: &mut actix_web::dev::Payload) -> Self::Future {
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
         let req = req.clone();
+        Box::pin(async move { Caller::extract(&req).await })
+    }
+}
+
+impl Caller {
+    async fn extract(req: &HttpRequest) -> Result<Caller, ApiError> {
+        if access::declared(req) != Some(Access::User) {
+            tracing::error!(route = ?req.match_pattern(), "Caller on a route not declared Access::User");
+            return Err(ApiError::server_error());
+        }
+        match authenticate(req).await? {
+            Principal::User(user) => Ok(Caller { user }),
+            Principal::ApiKey(_) => Err(ApiError::new(
+                ErrorCode::PermissionDenied,
+                "this route is for users; API keys act only on their tenant's routes",
+            )),
+        }
+    }
+}
+
+/// A [`Caller`] and a JSON body, extracted in that order: an unauthenticated request gets 401
+/// (an API key 403) whatever its body. Actix polls a handler's extractors together, so a
+/// separate body extractor could answer 415 or 400 first.
+#[derive(Debug)]
+pub struct CallerBody<B> {
+    /// The authenticated user.
+    pub caller: Caller,
+    /// The body.
+    pub body: B,
+}
+
+impl<B: DeserializeOwned + 'static> FromRequest for CallerBody<B> {
+    type Error = ApiError;
+    type Future = LocalBoxFuture<'static, Result<Self, ApiError>>;
+
+    fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
+        let req = req.clone();
+        let mut payload = payload.take();
         Box::pin(async move {
-            match authenticate(&req).await? {
-                Principal::User(user) => Ok(Caller { user }),
-                Principal::ApiKey(_) => Err(ApiError::new(
-                    ErrorCode::PermissionDenied,
-                    "this route is for users; API keys act only on their tenant's routes",
-                )),
-            }
+            let caller = Caller::extract(&req).await?;
+            let ValidJson(body) = ValidJson::<B>::from_request(&req, &mut payload).await?;
+            Ok(CallerBody { caller, body })
         })
     }
 }

@@ -7,3 +7,8 @@ use serde::Serialize;
 pub fn ok<T: Serialize>(value: T) -> HttpResponse {
     HttpResponse::Ok().json(serde_json::json!({ "data": value }))
 }
+
+/// Answers 201 with `{"data": value}`.
+pub fn created<T: Serialize>(value: T) -> HttpResponse {
+    HttpResponse::Created().json(serde_json::json!({ "data": value }))
+}

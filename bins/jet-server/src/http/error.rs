@@ -59,6 +59,34 @@ pub enum ErrorCode {
 }
 
 impl ErrorCode {
+    /// Every code, in the order of `docs/errors.md` (a tidy test keeps the two equal).
+    pub const ALL: [ErrorCode; 21] = {
+        use ErrorCode::*;
+        [
+            ValidationError,
+            InvalidRequest,
+            UserAuthTokenNotFound,
+            UserAuthTokenExpired,
+            InvalidToken,
+            InvalidApiKey,
+            PermissionDenied,
+            UserDisabled,
+            TenantDisabled,
+            CorsOriginNotAllowed,
+            NotFound,
+            MethodNotAllowed,
+            Conflict,
+            LastAdmin,
+            ProtectedRole,
+            PayloadTooLarge,
+            UnsupportedMediaType,
+            RateLimited,
+            ServerError,
+            IdentityProviderUnavailable,
+            ServiceUnavailable,
+        ]
+    };
+
     /// The HTTP status of the code.
     pub fn status(self) -> StatusCode {
         use ErrorCode::*;
@@ -241,6 +269,7 @@ impl From<tenancy::Error> for ApiError {
                 ErrorCode::LastAdmin,
                 "the last admin of a tenant cannot be removed or demoted",
             ),
+            tenancy::Error::Denied(denied) => denied.into(),
             tenancy::Error::Rbac(error) => error.into(),
             error @ tenancy::Error::Database(_) => ApiError::internal(&error),
         }
@@ -275,6 +304,7 @@ impl From<rbac::Error> for ApiError {
             ),
             rbac::Error::Conflict(message) => ApiError::new(ErrorCode::Conflict, message),
             rbac::Error::NotFound => ApiError::not_found(),
+            rbac::Error::Denied(denied) => denied.into(),
             error @ (rbac::Error::PermitMismatch(_)
             | rbac::Error::Random
             | rbac::Error::Database(_)) => ApiError::internal(&error),

@@ -2,7 +2,9 @@
 //!
 //! Compared with actix's `web::Json` it answers in our envelope, names the offending field
 //! (`serde_path_to_error`), enforces the configured body limit while streaming (chunked bodies
-//! have no `Content-Length` for the edge middleware to check), and tells 413 from 400 from 415.
+//! have no `Content-Length` for the edge middleware to check), tells 413 from 400 from 415, and
+//! accepts only a JSON **object** at the top level: serde would otherwise read an array as a
+//! positional struct (`["Acme", "https://x/logo.png"]` as a tenant).
 
 use actix_web::dev::Payload;
 use actix_web::http::header;
@@ -60,6 +62,12 @@ impl<T: DeserializeOwned + 'static> FromRequest for ValidJson<T> {
                     return Err(payload_too_large(limit));
                 }
                 body.extend_from_slice(&chunk);
+            }
+            if body.iter().find(|byte| !byte.is_ascii_whitespace()) != Some(&b'{') {
+                return Err(ApiError::new(
+                    ErrorCode::ValidationError,
+                    "the body must be a JSON object",
+                ));
             }
             let mut deserializer = serde_json::Deserializer::from_slice(&body);
             let value =

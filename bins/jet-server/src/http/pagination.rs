@@ -7,6 +7,7 @@
 use actix_web::HttpResponse;
 use serde::{Deserialize, Serialize};
 use serde_json::json;
+use utoipa::IntoParams;
 
 use crate::http::error::{ApiError, ErrorCode};
 
@@ -16,11 +17,17 @@ pub const DEFAULT_PAGE_SIZE: u64 = 50;
 pub const MAX_PAGE_SIZE: u64 = 200;
 
 /// The query of a plain list route.
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, IntoParams)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
 pub struct ListQuery {
+    /// The page, from 1.
+    #[param(minimum = 1)]
     page: Option<u64>,
+    /// Items per page (default 50).
+    #[param(minimum = 1, maximum = 200)]
     page_size: Option<u64>,
+    /// Only items whose title (or name, description) contains this, ignoring case.
     search: Option<String>,
 }
 

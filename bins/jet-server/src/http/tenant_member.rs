@@ -1,27 +1,27 @@
 //! `TenantMember`: the caller acting in the tenant named by the route's `{tenantID}`, already
-//! checked against the permission the route declares in `http::ROUTES`.
+//! checked against the [`TenantRule`] the route declares.
 //!
-//! Every route under `/api/v1/tenants/{tenantID}/…` takes this extractor (or [`TenantBody`],
-//! which adds a JSON body). Extraction
-//! 1. authenticates (user or API key);
-//! 2. answers the same 404 for a malformed id, an unknown or deleted tenant, a tenant the user
+//! Every route under `/api/v1/tenants/{tenantID}/…` (and every other path with a `{tenantID}`)
+//! takes this extractor (or [`TenantBody`], which adds a JSON body). Extraction
+//! 1. reads the route's declared rule from its resource (a route declared otherwise is a
+//!    programming error: 500, caught by the isolation matrix);
+//! 2. authenticates (user or API key);
+//! 3. answers the same 404 for a malformed id, an unknown or deleted tenant, a tenant the user
 //!    does not belong to, and another tenant than the API key's own;
-//! 3. loads the principal's grants (membership roles or key roles), through the short-lived
-//!    `AccessCache`;
-//! 4. refuses a disabled tenant with 403 `TENANT_DISABLED`, except reads and re-enabling
-//!    (`PATCH /api/v1/tenants/{tenantID}`) by its admins;
-//! 5. authorizes the route's declared permission, or answers 403 `PERMISSION_DENIED` naming it.
+//! 4. loads the principal's grants (membership roles or key roles), through the `AccessCache`;
+//! 5. refuses a disabled tenant with 403 `TENANT_DISABLED`, except, for its admins, routes
+//!    declared [`Effect::Reads`] or [`Effect::ReEnables`];
+//! 6. authorizes the declared permission, on the declared object when there is one (an asset
+//!    grant on that object suffices), or answers 403 `PERMISSION_DENIED` naming it.
 //!
 //! Because the check happens here, before any body is parsed, a caller without the permission
-//! always gets 403, and a route cannot forget it: a tenant route missing from `ROUTES` is not
-//! served, and one without a declared permission answers 500 and fails the isolation matrix.
+//! always gets 403, whatever the body or query says.
 
 use actix_web::dev::Payload;
-use actix_web::http::Method;
 use actix_web::web::Data;
 use actix_web::{FromRequest, HttpRequest};
 use futures_util::future::LocalBoxFuture;
-use rbac::{Grants, Permit, Subject};
+use rbac::{Grants, Permit, Subject, Target};
 use serde::de::DeserializeOwned;
 use tenancy::tenants::{Membership, Relationship, Tenant};
 use uuid::Uuid;
@@ -29,9 +29,9 @@ use uuid::Uuid;
 use std::sync::Arc;
 
 use crate::access_cache::Access;
-use crate::http::ROUTES;
+use crate::http::access::{self, Effect, Need, TenantRule};
 use crate::http::auth::{Principal, authenticate};
-use crate::http::error::ApiError;
+use crate::http::error::{ApiError, ErrorCode};
 use crate::http::json::ValidJson;
 use crate::state::AppState;
 
@@ -46,8 +46,11 @@ pub struct TenantMember {
     pub membership: Option<Membership>,
     /// What the principal holds here.
     pub grants: Grants,
-    /// Proof of the route's declared permission.
-    pub route_permit: Permit,
+    /// Proof of the route's declared permission (`None` for membership-only routes).
+    permit: Option<Permit>,
+    /// The route's object (checked: the permit is for it) or source (the domain checks it),
+    /// when it declares one.
+    object_id: Option<Uuid>,
 }
 
 impl TenantMember {
@@ -60,6 +63,34 @@ impl TenantMember {
     pub fn subject(&self) -> Subject {
         subject_of(&self.principal)
     }
+
+    /// Proof of the route's declared permission.
+    pub fn permit(&self) -> Result<&Permit, ApiError> {
+        self.permit.as_ref().ok_or_else(|| {
+            tracing::error!("a membership-only route asked for a permit");
+            ApiError::server_error()
+        })
+    }
+
+    /// The id of the route's declared object or source.
+    pub fn object_id(&self) -> Result<Uuid, ApiError> {
+        self.object_id.ok_or_else(|| {
+            tracing::error!("a route without a declared object asked for its id");
+            ApiError::server_error()
+        })
+    }
+
+    /// The signed-in user's membership; API keys have none.
+    pub fn user_membership(&self) -> Result<&Membership, ApiError> {
+        self.membership.as_ref().ok_or_else(users_only)
+    }
+}
+
+fn users_only() -> ApiError {
+    ApiError::new(
+        ErrorCode::PermissionDenied,
+        "this route is for users; API keys cannot call it",
+    )
 }
 
 fn subject_of(principal: &Principal) -> Subject {
@@ -69,10 +100,10 @@ fn subject_of(principal: &Principal) -> Subject {
     }
 }
 
-/// The object id in the route's `{id}`; a malformed one is the same 404 as an unknown one.
-pub fn path_id(req: &HttpRequest) -> Result<Uuid, ApiError> {
+/// A path parameter as a UUID; a malformed one is the same 404 as an unknown object.
+pub fn path_uuid(req: &HttpRequest, param: &str) -> Result<Uuid, ApiError> {
     req.match_info()
-        .get("id")
+        .get(param)
         .and_then(|raw| Uuid::parse_str(raw).ok())
         .ok_or_else(ApiError::not_found)
 }
@@ -114,16 +145,17 @@ async fn load_access(
 }
 
 /// Refuses a disabled tenant with 403 `TENANT_DISABLED`, unless the caller is one of its admins
-/// and `admin_may_proceed` (a read, or the request that may re-enable it).
-pub fn ensure_usable(
+/// and the route only reads or may re-enable it.
+fn ensure_usable(
     tenant: &Tenant,
     membership: Option<&Membership>,
-    admin_may_proceed: bool,
+    effect: Effect,
 ) -> Result<(), ApiError> {
     if !tenant.is_disabled {
         return Ok(());
     }
     let is_admin = membership.is_some_and(|m| m.relationship == Relationship::Admin);
+    let admin_may_proceed = matches!(effect, Effect::Reads | Effect::ReEnables);
     if is_admin && admin_may_proceed {
         Ok(())
     } else {
@@ -131,16 +163,24 @@ pub fn ensure_usable(
     }
 }
 
+fn declared_rule(req: &HttpRequest) -> Result<TenantRule, ApiError> {
+    match access::declared(req) {
+        Some(access::Access::Tenant(rule)) => Ok(rule),
+        other => {
+            tracing::error!(route = ?req.match_pattern(), declared = ?other,
+                "a tenant extractor on a route not declared as a tenant route");
+            Err(ApiError::server_error())
+        }
+    }
+}
+
 async fn extract(req: &HttpRequest) -> Result<TenantMember, ApiError> {
+    let rule = declared_rule(req)?;
     let principal = authenticate(req).await?;
     let state = req
         .app_data::<Data<AppState>>()
         .ok_or_else(ApiError::server_error)?;
-    let tenant_id = req
-        .match_info()
-        .get("tenantID")
-        .and_then(|raw| Uuid::parse_str(raw).ok())
-        .ok_or_else(ApiError::not_found)?;
+    let tenant_id = path_uuid(req, "tenantID")?;
 
     let subject = subject_of(&principal);
     let access = match state.access.get(tenant_id, subject) {
@@ -157,26 +197,41 @@ async fn extract(req: &HttpRequest) -> Result<TenantMember, ApiError> {
         grants,
     } = Access::clone(&access);
 
-    let pattern = req.match_pattern();
-    let declared = ROUTES
-        .iter()
-        .find(|route| route.method == *req.method() && Some(route.path) == pattern.as_deref())
-        .and_then(|route| route.required);
-    let Some(required) = declared else {
-        tracing::error!(route = ?pattern, "tenant route without a declared permission");
-        return Err(ApiError::server_error());
+    ensure_usable(&tenant, membership.as_ref(), rule.effect)?;
+    let object_id = rule
+        .object
+        .or(rule.source)
+        .map(|param| path_uuid(req, param))
+        .transpose()?;
+    let permit = match rule.need {
+        Need::Membership => {
+            if membership.is_none() {
+                return Err(users_only());
+            }
+            None
+        }
+        Need::Permission(required) => {
+            let target = rule.object.and(object_id).map(|id| Target {
+                resource: required.resource,
+                id,
+                creator: None,
+            });
+            Some(rbac::authorize(
+                tenant.id,
+                subject,
+                &grants,
+                required,
+                target.as_ref(),
+            )?)
+        }
     };
-    let is_read = req.method() == Method::GET || req.method() == Method::HEAD;
-    let may_re_enable =
-        req.method() == Method::PATCH && pattern.as_deref() == Some("/api/v1/tenants/{tenantID}");
-    ensure_usable(&tenant, membership.as_ref(), is_read || may_re_enable)?;
-    let route_permit = rbac::authorize(tenant.id, subject_of(&principal), &grants, required, None)?;
     Ok(TenantMember {
         principal,
         tenant,
         membership,
         grants,
-        route_permit,
+        permit,
+        object_id,
     })
 }
 
@@ -220,10 +275,5 @@ impl<B: DeserializeOwned + 'static> FromRequest for TenantBody<B> {
 pub fn query<Q: DeserializeOwned>(req: &HttpRequest) -> Result<Q, ApiError> {
     actix_web::web::Query::<Q>::from_query(req.query_string())
         .map(actix_web::web::Query::into_inner)
-        .map_err(|error| {
-            ApiError::new(
-                crate::http::error::ErrorCode::ValidationError,
-                format!("query: {error}"),
-            )
-        })
+        .map_err(|error| ApiError::new(ErrorCode::ValidationError, format!("query: {error}")))
 }

@@ -151,8 +151,8 @@ impl TestApp {
             .clone()
     }
 
-    /// Sends `method path` with the `Authorization` value `auth` (`Bearer …`, `api_key …`) and
-    /// an optional JSON body; the status and JSON answer.
+    /// Sends `method path` with the `Authorization` value `auth` (`Bearer …`, `api_key …`; none
+    /// when empty) and an optional JSON body; the status and JSON answer.
     pub async fn call(
         &self,
         method: &str,
@@ -160,10 +160,10 @@ impl TestApp {
         auth: &str,
         body: Option<serde_json::Value>,
     ) -> (u16, serde_json::Value) {
-        let mut request = self
-            .client
-            .request(method.parse().unwrap(), self.url(path))
-            .header("authorization", auth);
+        let mut request = self.client.request(method.parse().unwrap(), self.url(path));
+        if !auth.is_empty() {
+            request = request.header("authorization", auth);
+        }
         if let Some(body) = body {
             request = request.json(&body);
         }
@@ -186,4 +186,14 @@ pub async fn json(response: reqwest::Response) -> (u16, serde_json::Value) {
 /// The `error.code` of an envelope.
 pub fn code(body: &serde_json::Value) -> &str {
     body["error"]["code"].as_str().unwrap_or("<no code>")
+}
+
+/// A route's path template with `{tenantID}` = `tenant` and every other parameter a fresh id.
+pub fn fill_path(template: &str, tenant: &str) -> String {
+    let mut path = template.replace("{tenantID}", tenant);
+    while let Some(start) = path.find('{') {
+        let end = path[start..].find('}').expect("an unclosed path parameter") + start;
+        path.replace_range(start..=end, &uuid::Uuid::now_v7().to_string());
+    }
+    path
 }

@@ -14,6 +14,8 @@ mod envelope;
 mod health;
 mod management;
 mod rate_limit;
+mod reference;
+mod route_table;
 mod startup;
 mod tenants;
 mod walkthrough;

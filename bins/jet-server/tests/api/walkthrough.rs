@@ -2,12 +2,12 @@
 //! Alice's tenant, Bob a stranger then an invited Viewer, an Editor API key scoped to its tenant,
 //! disabled keys, and an audit trail that names principals and holds no secret.
 
-use jet_server::http::{ROUTES, TENANT_SCOPE};
+use jet_server::http::access::Access;
 use serde_json::json;
 use test_support::{Backend, db_test};
 
 use crate::audit::trail_until;
-use crate::helpers::{TestApp, code};
+use crate::helpers::{TestApp, code, fill_path};
 
 async fn alice_bob_and_an_editor_key(backend: Backend) {
     let Some(app) = TestApp::spawn(backend).await else {
@@ -30,11 +30,12 @@ async fn alice_bob_and_an_editor_key(backend: Backend) {
     );
 
     // Bob gets 404 on every route of T.
-    for route in ROUTES.iter().filter(|r| r.path.starts_with(TENANT_SCOPE)) {
-        let path = route
-            .path
-            .replace("{tenantID}", &t)
-            .replace("{id}", &uuid::Uuid::now_v7().to_string());
+    let routes = jet_server::http::routes();
+    for route in routes
+        .iter()
+        .filter(|r| matches!(r.access, Access::Tenant(_)))
+    {
+        let path = fill_path(route.path, &t);
         let (status, body) = app
             .call(route.method.as_str(), &path, &bob, Some(json!({})))
             .await;

@@ -3,21 +3,97 @@
 //! The raw key appears only in the create and clone responses; it is never stored, logged or
 //! returned again.
 
+use actix_web::HttpResponse;
 use actix_web::web::Data;
-use actix_web::{HttpRequest, HttpResponse};
 use chrono::{DateTime, Utc};
 use rbac::api_keys::{self, ApiKey, ApiKeyChange, NewApiKey, RawKey};
+use rbac::{Action, Resource};
 use serde::{Deserialize, Serialize};
-use serde_json::json;
+use utoipa::ToSchema;
 use uuid::Uuid;
 
-use crate::http::envelope::ok;
-use crate::http::error::ApiError;
-use crate::http::tenant_member::{TenantBody, TenantMember, path_id};
+use crate::http::access::{Access, TenantRule};
+use crate::http::envelope::{created, ok};
+use crate::http::error::{ApiError, ErrorCode};
+use crate::http::route::Route;
+use crate::http::tenant_member::{TenantBody, TenantMember};
 use crate::state::AppState;
 
+/// The routes of this module.
+pub fn routes() -> Vec<Route> {
+    const ALL: &str = "/api/v1/tenants/{tenantID}/apikeys";
+    const ONE: &str = "/api/v1/tenants/{tenantID}/apikeys/{apiKeyID}";
+    let writes = |action| TenantRule::writes(Resource::ApiKey, action).changes_access();
+    vec![
+        Route::get(
+            ALL,
+            Access::Tenant(TenantRule::reads(Resource::ApiKey, Action::List)),
+            list,
+        )
+        .doc(
+            "listApiKeys",
+            "API keys",
+            "The tenant's API keys (never the raw keys)",
+        )
+        .ok_list::<ApiKeyView>(),
+        Route::post(ALL, Access::Tenant(writes(Action::Create)), create)
+            .doc(
+                "createApiKey",
+                "API keys",
+                "Issues a key; the raw key is in this answer only",
+            )
+            .body::<CreateApiKey>()
+            .created::<IssuedKeyView>()
+            .errors(&[ErrorCode::ValidationError]),
+        Route::get(
+            ONE,
+            Access::Tenant(TenantRule::reads(Resource::ApiKey, Action::Read).on_object("apiKeyID")),
+            read,
+        )
+        .doc("getApiKey", "API keys", "One API key")
+        .ok::<ApiKeyView>(),
+        Route::patch(
+            ONE,
+            Access::Tenant(writes(Action::Update).on_object("apiKeyID")),
+            update,
+        )
+        .doc(
+            "updateApiKey",
+            "API keys",
+            "Renames, disables or re-enables a key, or replaces its roles",
+        )
+        .body::<UpdateApiKey>()
+        .ok::<ApiKeyView>()
+        .errors(&[ErrorCode::ValidationError]),
+        Route::delete(
+            ONE,
+            Access::Tenant(writes(Action::Delete).on_object("apiKeyID")),
+            delete,
+        )
+        .doc(
+            "deleteApiKey",
+            "API keys",
+            "Deletes a key; it stops working at once",
+        )
+        .ok::<ApiKeyDeleted>(),
+        Route::post(
+            "/api/v1/tenants/{tenantID}/apikeys/{apiKeyID}/clone",
+            Access::Tenant(
+                TenantRule::writes(Resource::ApiKey, Action::Create).from_source("apiKeyID"),
+            ),
+            clone,
+        )
+        .doc(
+            "cloneApiKey",
+            "API keys",
+            "A new, disabled key with the same title and roles; the raw key is in this answer only",
+        )
+        .created::<IssuedKeyView>(),
+    ]
+}
+
 /// An API key as the API shows it.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct ApiKeyView {
     #[serde(rename = "apiKeyID")]
@@ -57,7 +133,7 @@ impl From<ApiKey> for ApiKeyView {
 }
 
 /// `POST …/apikeys` body.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct CreateApiKey {
     api_key_title: String,
@@ -66,7 +142,7 @@ pub struct CreateApiKey {
 }
 
 /// `PATCH …/apikeys/{id}` body.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct UpdateApiKey {
     #[serde(default)]
@@ -78,11 +154,12 @@ pub struct UpdateApiKey {
 }
 
 /// A key as shown once, right after it is issued: the view plus the raw key.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
-struct IssuedKeyView {
+pub struct IssuedKeyView {
     #[serde(flatten)]
     key: ApiKeyView,
+    /// The raw key: send it as `Authorization: api_key <key>`.
     api_key: String,
 }
 
@@ -91,7 +168,7 @@ fn issued(key: ApiKey, raw: RawKey) -> HttpResponse {
         key: key.into(),
         api_key: raw.0,
     };
-    HttpResponse::Created().json(json!({ "data": view }))
+    created(view)
 }
 
 /// `GET …/apikeys`.
@@ -115,31 +192,25 @@ pub async fn create(
     };
     let (key, raw) = api_keys::create(
         &state.db,
-        &member.route_permit,
+        member.permit()?,
         member.tenant_id(),
         &member.grants,
         new,
         Utc::now(),
     )
     .await?;
-    state.access.invalidate_tenant(member.tenant_id());
     Ok(issued(key, raw))
 }
 
-/// `GET …/apikeys/{id}`.
-pub async fn read(
-    member: TenantMember,
-    req: HttpRequest,
-    state: Data<AppState>,
-) -> Result<HttpResponse, ApiError> {
-    let key = api_keys::get(&state.db, member.tenant_id(), path_id(&req)?).await?;
+/// `GET …/apikeys/{apiKeyID}`.
+pub async fn read(member: TenantMember, state: Data<AppState>) -> Result<HttpResponse, ApiError> {
+    let key = api_keys::get(&state.db, member.tenant_id(), member.object_id()?).await?;
     Ok(ok(ApiKeyView::from(key)))
 }
 
-/// `PATCH …/apikeys/{id}`.
+/// `PATCH …/apikeys/{apiKeyID}`.
 pub async fn update(
     request: TenantBody<UpdateApiKey>,
-    req: HttpRequest,
     state: Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
     let TenantBody { member, body } = request;
@@ -150,49 +221,50 @@ pub async fn update(
     };
     let key = api_keys::update(
         &state.db,
-        &member.route_permit,
+        member.permit()?,
         member.tenant_id(),
         &member.grants,
-        path_id(&req)?,
+        member.object_id()?,
         change,
         Utc::now(),
     )
     .await?;
-    state.access.invalidate_tenant(member.tenant_id());
     Ok(ok(ApiKeyView::from(key)))
 }
 
-/// `DELETE …/apikeys/{id}`.
-pub async fn delete(
-    member: TenantMember,
-    req: HttpRequest,
-    state: Data<AppState>,
-) -> Result<HttpResponse, ApiError> {
-    let id = path_id(&req)?;
+/// `DELETE …/apikeys/{apiKeyID}`.
+pub async fn delete(member: TenantMember, state: Data<AppState>) -> Result<HttpResponse, ApiError> {
+    let id = member.object_id()?;
     api_keys::delete(
         &state.db,
-        &member.route_permit,
+        member.permit()?,
         member.tenant_id(),
         id,
         Utc::now(),
     )
     .await?;
-    state.access.invalidate_tenant(member.tenant_id());
-    Ok(ok(json!({"apiKeyID": id, "deleted": true})))
+    Ok(ok(ApiKeyDeleted {
+        api_key_id: id,
+        deleted: true,
+    }))
 }
 
-/// `POST …/apikeys/{id}/clone`: a disabled copy with a new secret.
-pub async fn clone(
-    member: TenantMember,
-    req: HttpRequest,
-    state: Data<AppState>,
-) -> Result<HttpResponse, ApiError> {
+/// The answer to a deletion.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ApiKeyDeleted {
+    #[serde(rename = "apiKeyID")]
+    api_key_id: Uuid,
+    deleted: bool,
+}
+
+/// `POST …/apikeys/{apiKeyID}/clone`: a disabled copy with a new secret.
+pub async fn clone(member: TenantMember, state: Data<AppState>) -> Result<HttpResponse, ApiError> {
     let (key, raw) = api_keys::clone_key(
         &state.db,
-        &member.route_permit,
+        member.permit()?,
         member.tenant_id(),
         &member.grants,
-        path_id(&req)?,
+        member.object_id()?,
         Utc::now(),
     )
     .await?;

@@ -4,35 +4,69 @@ use actix_web::web::Data;
 use actix_web::{HttpRequest, HttpResponse};
 use audit::{AuditFilter, AuditRecord};
 use chrono::{DateTime, Utc};
+use rbac::{Action, Resource};
 use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 
+use crate::http::access::{Access, TenantRule};
 use crate::http::error::ApiError;
 use crate::http::pagination::Paging;
+use crate::http::route::Route;
 use crate::http::tenant_member::{TenantMember, query};
 use crate::state::AppState;
 
+/// The routes of this module.
+pub fn routes() -> Vec<Route> {
+    vec![
+        Route::get(
+            "/api/v1/tenants/{tenantID}/audit",
+            Access::Tenant(TenantRule::reads(Resource::Audit, Action::List)),
+            list,
+        )
+        .doc(
+            "listAuditEntries",
+            "Audit",
+            "The tenant's audit trail, newest first, filtered and paged",
+        )
+        .query::<AuditQuery>()
+        .page::<AuditView>(),
+    ]
+}
+
 /// Query parameters.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, IntoParams)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
 pub struct AuditQuery {
+    /// Only this user's requests.
     #[serde(rename = "userID")]
     user_id: Option<Uuid>,
+    /// Only this API key's requests.
     #[serde(rename = "apiKeyID")]
     api_key_id: Option<Uuid>,
+    /// Only this HTTP method.
     method: Option<String>,
+    /// Only paths starting with this.
     path_prefix: Option<String>,
+    /// Only successful (or failed) requests.
     success: Option<bool>,
+    /// Not before this time.
     from: Option<DateTime<Utc>>,
+    /// Not after this time.
     to: Option<DateTime<Utc>>,
+    /// The page, from 1.
+    #[param(minimum = 1)]
     page: Option<u64>,
+    /// Items per page (default 50).
+    #[param(minimum = 1, maximum = 200)]
     page_size: Option<u64>,
 }
 
 /// One entry as the API shows it.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
-struct AuditView {
+pub struct AuditView {
     #[serde(rename = "auditLogID")]
     audit_log_id: Uuid,
     #[serde(rename = "tenantID")]
@@ -41,7 +75,9 @@ struct AuditView {
     user_id: Option<Uuid>,
     #[serde(rename = "apiKeyID")]
     api_key_id: Option<Uuid>,
+    /// `API_REQUEST`.
     #[serde(rename = "type")]
+    #[schema(value_type = String)]
     kind: &'static str,
     method: String,
     route: String,

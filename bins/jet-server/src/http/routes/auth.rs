@@ -2,22 +2,60 @@
 //! /api/v1/auth/config/{tenantID}`: the caller's preferences in one of their tenants.
 
 use actix_web::HttpResponse;
-use actix_web::web::{Data, Path};
+use actix_web::web::Data;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
-use tenancy::tenants::Membership;
+use utoipa::ToSchema;
 use uuid::Uuid;
 
-use crate::http::auth::Caller;
+use crate::http::access::{Access, TenantRule};
+use crate::http::auth::{Caller, Principal};
 use crate::http::envelope::ok;
-use crate::http::error::ApiError;
-use crate::http::json::ValidJson;
-use crate::http::tenant_member::ensure_usable;
+use crate::http::error::{ApiError, ErrorCode};
+use crate::http::route::Route;
+use crate::http::tenant_member::{TenantBody, TenantMember};
 use crate::state::AppState;
 
+/// The routes of this module.
+pub fn routes() -> Vec<Route> {
+    vec![
+        Route::get("/api/v1/auth", Access::User, me)
+            .doc(
+                "getCurrentUser",
+                "Auth",
+                "The caller's user, created on first call",
+            )
+            .ok::<UserView>(),
+        Route::get(
+            "/api/v1/auth/config/{tenantID}",
+            Access::Tenant(TenantRule::member_reads()),
+            config_read,
+        )
+        .doc(
+            "getUserTenantConfig",
+            "Auth",
+            "The caller's preferences in one of their tenants (`{}` until saved)",
+        )
+        .ok::<Preferences>(),
+        Route::post(
+            "/api/v1/auth/config/{tenantID}",
+            Access::Tenant(TenantRule::member_writes()),
+            config_write,
+        )
+        .doc(
+            "setUserTenantConfig",
+            "Auth",
+            "Replaces the caller's preferences in the tenant (a JSON object of at most 64 KiB)",
+        )
+        .body::<Preferences>()
+        .ok::<Preferences>()
+        .errors(&[ErrorCode::ValidationError]),
+    ]
+}
+
 /// The user as the API shows it (field names as in the original API).
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct UserView {
     #[serde(rename = "userID")]
@@ -53,55 +91,46 @@ pub async fn me(caller: Caller) -> HttpResponse {
     ok(UserView::from(caller.user))
 }
 
-/// The caller's membership in the path's tenant: the same 404 for a malformed id, an unknown or
-/// deleted tenant and a tenant the caller does not belong to.
-async fn membership_in(
-    caller: &Caller,
-    state: &AppState,
-    tenant_id: &str,
-) -> Result<Membership, ApiError> {
-    let tenant_id = Uuid::parse_str(tenant_id).map_err(|_| ApiError::not_found())?;
-    tenancy::tenants::membership(&state.db, tenant_id, caller.user.id)
-        .await?
-        .ok_or_else(ApiError::not_found)
+/// A user's preferences in a tenant: any JSON object the client keeps there.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Preferences {
+    /// The preferences (a JSON object of at most 64 KiB).
+    #[schema(value_type = Object)]
+    config: Value,
+}
+
+fn user_id(member: &TenantMember) -> Result<Uuid, ApiError> {
+    match &member.principal {
+        Principal::User(user) => Ok(user.id),
+        Principal::ApiKey(_) => Err(ApiError::server_error()),
+    }
 }
 
 /// `GET /api/v1/auth/config/{tenantID}`: the caller's preferences (`{}` until saved).
 pub async fn config_read(
-    caller: Caller,
+    member: TenantMember,
     state: Data<AppState>,
-    tenant_id: Path<String>,
 ) -> Result<HttpResponse, ApiError> {
-    let membership = membership_in(&caller, &state, &tenant_id).await?;
-    ensure_usable(&membership.tenant, Some(&membership), true)?;
-    let config = tenancy::preferences::get(&state.db, &membership, caller.user.id).await?;
-    Ok(ok(serde_json::json!({ "config": config })))
+    let membership = member.user_membership()?;
+    let config = tenancy::preferences::get(&state.db, membership, user_id(&member)?).await?;
+    Ok(ok(Preferences { config }))
 }
 
-/// `POST /api/v1/auth/config/{tenantID}` body.
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct ConfigBody {
-    config: Value,
-}
-
-/// `POST /api/v1/auth/config/{tenantID}`: replaces the caller's preferences (a JSON object of at
-/// most 64 KiB).
+/// `POST /api/v1/auth/config/{tenantID}`: replaces the caller's preferences.
 pub async fn config_write(
-    caller: Caller,
+    request: TenantBody<Preferences>,
     state: Data<AppState>,
-    tenant_id: Path<String>,
-    body: ValidJson<ConfigBody>,
 ) -> Result<HttpResponse, ApiError> {
-    let membership = membership_in(&caller, &state, &tenant_id).await?;
-    ensure_usable(&membership.tenant, Some(&membership), false)?;
+    let TenantBody { member, body } = request;
+    let membership = member.user_membership()?;
     let config = tenancy::preferences::set(
         &state.db,
-        &membership,
-        caller.user.id,
-        body.0.config,
+        membership,
+        user_id(&member)?,
+        body.config,
         Utc::now(),
     )
     .await?;
-    Ok(ok(serde_json::json!({ "config": config })))
+    Ok(ok(Preferences { config }))
 }

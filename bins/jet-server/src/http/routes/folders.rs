@@ -3,27 +3,95 @@
 use actix_web::web::Data;
 use actix_web::{HttpRequest, HttpResponse};
 use chrono::{DateTime, Utc};
-use rbac::{Action, Permission, Target};
+use rbac::{Action, Resource};
 use serde::{Deserialize, Serialize};
-use serde_json::json;
 use tenancy::folders::{EntityType, Folder, FolderChange, MoveItems, NewFolder};
+use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 
-use crate::http::envelope::ok;
-use crate::http::error::ApiError;
+use crate::http::access::{Access, TenantRule};
+use crate::http::envelope::{created, ok};
+use crate::http::error::{ApiError, ErrorCode};
 use crate::http::json::nullable;
 use crate::http::pagination::Paging;
-use crate::http::tenant_member::{TenantBody, TenantMember, path_id, query};
+use crate::http::route::Route;
+use crate::http::tenant_member::{TenantBody, TenantMember, query};
 use crate::state::AppState;
 
+/// The routes of this module.
+pub fn routes() -> Vec<Route> {
+    const ALL: &str = "/api/v1/tenants/{tenantID}/folders";
+    const ONE: &str = "/api/v1/tenants/{tenantID}/folders/{folderID}";
+    let writes = |action| TenantRule::writes(Resource::Folder, action);
+    vec![
+        Route::get(
+            ALL,
+            Access::Tenant(TenantRule::reads(Resource::Folder, Action::List)),
+            list,
+        )
+        .doc(
+            "listFolders",
+            "Folders",
+            "One asset type's folders, flat with `parentFolderID` (clients build the tree)",
+        )
+        .query::<FolderQuery>()
+        .page::<FolderView>(),
+        Route::post(ALL, Access::Tenant(writes(Action::Create)), create)
+            .doc("createFolder", "Folders", "Creates a folder")
+            .body::<CreateFolder>()
+            .created::<FolderView>()
+            .errors(&[ErrorCode::ValidationError, ErrorCode::Conflict]),
+        Route::post(
+            "/api/v1/tenants/{tenantID}/folders/move",
+            Access::Tenant(writes(Action::Update)),
+            move_items,
+        )
+        .doc(
+            "moveFolderItems",
+            "Folders",
+            "Files items into a folder, or unfiles them (`folderID: null`)",
+        )
+        .describe("Needs `folder:update`, and `<type>:update` on every item.")
+        .body::<MoveRequest>()
+        .ok::<ItemsMoved>()
+        .errors(&[ErrorCode::ValidationError]),
+        Route::patch(
+            ONE,
+            Access::Tenant(writes(Action::Update).on_object("folderID")),
+            update,
+        )
+        .doc(
+            "updateFolder",
+            "Folders",
+            "Renames and/or moves a folder (`parentFolderID: null`: to the root)",
+        )
+        .body::<UpdateFolder>()
+        .ok::<FolderView>()
+        .errors(&[ErrorCode::ValidationError, ErrorCode::Conflict]),
+        Route::delete(
+            ONE,
+            Access::Tenant(writes(Action::Delete).on_object("folderID")),
+            delete,
+        )
+        .doc(
+            "deleteFolder",
+            "Folders",
+            "Deletes a folder: its children move up, its items become unfiled",
+        )
+        .ok::<FolderDeleted>(),
+    ]
+}
+
 /// A folder as the API shows it.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
-struct FolderView {
+pub struct FolderView {
     #[serde(rename = "folderID")]
     folder_id: Uuid,
     #[serde(rename = "tenantID")]
     tenant_id: Uuid,
+    /// `widget`, `workflow`, `dataQuery`, `cronJob`, `appPage` or `listener`.
+    #[schema(value_type = String)]
     entity_type: &'static str,
     #[serde(rename = "parentFolderID")]
     parent_folder_id: Option<Uuid>,
@@ -47,12 +115,19 @@ impl From<Folder> for FolderView {
 }
 
 /// `GET …/folders` query.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, IntoParams)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
 pub struct FolderQuery {
+    /// `widget`, `workflow`, `dataQuery`, `cronJob`, `appPage` or `listener`.
     entity_type: String,
+    /// The page, from 1.
+    #[param(minimum = 1)]
     page: Option<u64>,
+    /// Items per page (default 50).
+    #[param(minimum = 1, maximum = 200)]
     page_size: Option<u64>,
+    /// Only folders whose title contains this, ignoring case.
     search: Option<String>,
 }
 
@@ -76,7 +151,7 @@ pub async fn list(
 }
 
 /// `POST …/folders` body.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct CreateFolder {
     folder_title: String,
@@ -96,12 +171,12 @@ pub async fn create(
         title: body.folder_title,
         parent_id: body.parent_folder_id,
     };
-    let folder = tenancy::folders::create(&state.db, &member.route_permit, new, Utc::now()).await?;
-    Ok(HttpResponse::Created().json(json!({ "data": FolderView::from(folder) })))
+    let folder = tenancy::folders::create(&state.db, member.permit()?, new, Utc::now()).await?;
+    Ok(created(FolderView::from(folder)))
 }
 
-/// `PATCH …/folders/{id}` body.
-#[derive(Debug, Deserialize)]
+/// `PATCH …/folders/{folderID}` body.
+#[derive(Debug, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct UpdateFolder {
     #[serde(default)]
@@ -110,11 +185,10 @@ pub struct UpdateFolder {
     parent_folder_id: Option<Option<Uuid>>,
 }
 
-/// `PATCH …/folders/{id}` (`folder:update`): rename and/or move (`parentFolderID: null` moves
-/// to the root).
+/// `PATCH …/folders/{folderID}` (`folder:update`): rename and/or move (`parentFolderID: null`
+/// moves to the root).
 pub async fn update(
     request: TenantBody<UpdateFolder>,
-    req: HttpRequest,
     state: Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
     let TenantBody { member, body } = request;
@@ -124,8 +198,8 @@ pub async fn update(
     };
     let folder = tenancy::folders::update(
         &state.db,
-        &member.route_permit,
-        path_id(&req)?,
+        member.permit()?,
+        member.object_id()?,
         change,
         Utc::now(),
     )
@@ -133,19 +207,33 @@ pub async fn update(
     Ok(ok(FolderView::from(folder)))
 }
 
-/// `DELETE …/folders/{id}` (`folder:delete`): children move up, items become unfiled.
-pub async fn delete(
-    member: TenantMember,
-    req: HttpRequest,
-    state: Data<AppState>,
-) -> Result<HttpResponse, ApiError> {
-    let id = path_id(&req)?;
-    tenancy::folders::delete(&state.db, &member.route_permit, id, Utc::now()).await?;
-    Ok(ok(json!({"folderID": id, "deleted": true})))
+/// `DELETE …/folders/{folderID}` (`folder:delete`): children move up, items become unfiled.
+pub async fn delete(member: TenantMember, state: Data<AppState>) -> Result<HttpResponse, ApiError> {
+    let id = member.object_id()?;
+    tenancy::folders::delete(&state.db, member.permit()?, id, Utc::now()).await?;
+    Ok(ok(FolderDeleted {
+        folder_id: id,
+        deleted: true,
+    }))
+}
+
+/// The answer to a deletion.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct FolderDeleted {
+    #[serde(rename = "folderID")]
+    folder_id: Uuid,
+    deleted: bool,
+}
+
+/// The answer to a move.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ItemsMoved {
+    /// How many items were filed.
+    moved: u64,
 }
 
 /// `POST …/folders/move` body.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct MoveRequest {
     entity_type: String,
@@ -162,28 +250,18 @@ pub async fn move_items(
 ) -> Result<HttpResponse, ApiError> {
     let TenantBody { member, body } = request;
     let entity_type = EntityType::parse(&body.entity_type)?;
-    let update = Permission::new(entity_type.resource(), Action::Update)
-        .ok_or_else(ApiError::server_error)?;
-    for id in &body.entity_ids {
-        let target = Target {
-            resource: entity_type.resource(),
-            id: *id,
-            creator: None,
-        };
-        rbac::authorize(
-            member.tenant_id(),
-            member.subject(),
-            &member.grants,
-            update,
-            Some(&target),
-        )?;
-    }
     let request = MoveItems {
         entity_type,
         entity_ids: body.entity_ids,
         folder_id: body.folder_id,
     };
-    let moved =
-        tenancy::folders::move_items(&state.db, &member.route_permit, request, Utc::now()).await?;
-    Ok(ok(json!({ "moved": moved })))
+    let moved = tenancy::folders::move_items(
+        &state.db,
+        member.permit()?,
+        &member.grants,
+        request,
+        Utc::now(),
+    )
+    .await?;
+    Ok(ok(ItemsMoved { moved }))
 }

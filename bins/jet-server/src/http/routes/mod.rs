@@ -6,6 +6,7 @@ pub mod audit;
 pub mod auth;
 pub mod folders;
 pub mod health;
+pub mod reference;
 pub mod roles;
 pub mod tenants;
 pub mod users;

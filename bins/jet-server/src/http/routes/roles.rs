@@ -4,25 +4,107 @@
 use actix_web::web::Data;
 use actix_web::{HttpRequest, HttpResponse};
 use chrono::{DateTime, Utc};
-use rbac::Permission;
 use rbac::roles::{AssetGrantInput, NewRole, RoleChange, RoleGrants, RoleInfo};
+use rbac::{Action, Permission, Resource};
 use serde::{Deserialize, Serialize};
-use serde_json::json;
+use utoipa::ToSchema;
 use uuid::Uuid;
 
-use crate::http::envelope::ok;
-use crate::http::error::ApiError;
+use crate::http::access::{Access, TenantRule};
+use crate::http::envelope::{created, ok};
+use crate::http::error::{ApiError, ErrorCode};
 use crate::http::json::nullable;
 use crate::http::pagination::ListQuery;
-use crate::http::tenant_member::{TenantBody, TenantMember, path_id, query};
+use crate::http::route::Route;
+use crate::http::tenant_member::{TenantBody, TenantMember, query};
 use crate::state::AppState;
 
+/// The routes of this module.
+pub fn routes() -> Vec<Route> {
+    const ALL: &str = "/api/v1/tenants/{tenantID}/roles";
+    const ONE: &str = "/api/v1/tenants/{tenantID}/roles/{roleID}";
+    let on_one = |rule: TenantRule| Access::Tenant(rule.on_object("roleID"));
+    vec![
+        Route::get(
+            ALL,
+            Access::Tenant(TenantRule::reads(Resource::Role, Action::List)),
+            list,
+        )
+        .doc(
+            "listRoles",
+            "Roles",
+            "The tenant's roles, built-in ones included",
+        )
+        .query::<ListQuery>()
+        .page::<RoleView>(),
+        Route::get(
+            "/api/v1/tenants/{tenantID}/roles/permissions",
+            Access::Tenant(TenantRule::reads(Resource::Permission, Action::List)),
+            permissions,
+        )
+        .doc("listPermissions", "Roles", "The permission catalog")
+        .ok_list::<PermissionView>(),
+        Route::post(
+            ALL,
+            Access::Tenant(TenantRule::writes(Resource::Role, Action::Create)),
+            create,
+        )
+        .doc(
+            "createRole",
+            "Roles",
+            "Creates a role; it may grant only what the caller holds",
+        )
+        .body::<CreateRole>()
+        .created::<RoleView>()
+        .errors(&[ErrorCode::ValidationError, ErrorCode::Conflict]),
+        Route::get(
+            ONE,
+            on_one(TenantRule::reads(Resource::Role, Action::Read)),
+            read,
+        )
+        .doc("getRole", "Roles", "One role")
+        .ok::<RoleView>(),
+        Route::patch(
+            ONE,
+            on_one(TenantRule::writes(Resource::Role, Action::Update).changes_access()),
+            update,
+        )
+        .doc(
+            "updateRole",
+            "Roles",
+            "Changes a role; built-in and global roles refuse",
+        )
+        .body::<UpdateRole>()
+        .ok::<RoleView>()
+        .errors(&[
+            ErrorCode::ValidationError,
+            ErrorCode::Conflict,
+            ErrorCode::ProtectedRole,
+        ]),
+        Route::delete(
+            ONE,
+            on_one(TenantRule::writes(Resource::Role, Action::Delete).changes_access()),
+            delete,
+        )
+        .doc(
+            "deleteRole",
+            "Roles",
+            "Deletes a role; its holders lose it. Built-in and global roles refuse",
+        )
+        .ok::<RoleDeleted>()
+        .errors(&[ErrorCode::ProtectedRole]),
+    ]
+}
+
 /// One catalog entry as the API shows it.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
-struct PermissionView {
+pub struct PermissionView {
+    /// `resource:action`.
     permission: String,
+    #[schema(value_type = String)]
     resource: &'static str,
+    #[schema(value_type = String)]
     action: &'static str,
 }
 
@@ -39,8 +121,9 @@ pub async fn permissions(_member: TenantMember) -> Result<HttpResponse, ApiError
     Ok(ok(catalog))
 }
 
-/// An asset grant as the API shows and takes it.
-#[derive(Debug, Serialize, Deserialize)]
+/// An asset grant as the API shows and takes it: `action` on the one object `resourceID` of
+/// type `resourceType`.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct AssetPermission {
     resource_type: String,
@@ -60,9 +143,9 @@ impl From<AssetPermission> for AssetGrantInput {
 }
 
 /// A role as the API shows it.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
-struct RoleView {
+pub struct RoleView {
     #[serde(rename = "roleID")]
     role_id: Uuid,
     #[serde(rename = "tenantID")]
@@ -121,7 +204,7 @@ pub async fn list(
 }
 
 /// `POST …/roles` body.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct CreateRole {
     role_title: String,
@@ -148,29 +231,19 @@ pub async fn create(
             asset_grants: body.asset_permissions.into_iter().map(Into::into).collect(),
         },
     };
-    let role = rbac::roles::create(
-        &state.db,
-        &member.route_permit,
-        &member.grants,
-        new,
-        Utc::now(),
-    )
-    .await?;
-    Ok(HttpResponse::Created().json(json!({ "data": RoleView::from(role) })))
+    let role =
+        rbac::roles::create(&state.db, member.permit()?, &member.grants, new, Utc::now()).await?;
+    Ok(created(RoleView::from(role)))
 }
 
-/// `GET …/roles/{id}` (`role:read`).
-pub async fn read(
-    member: TenantMember,
-    req: HttpRequest,
-    state: Data<AppState>,
-) -> Result<HttpResponse, ApiError> {
-    let role = rbac::roles::get(&state.db, member.tenant_id(), path_id(&req)?).await?;
+/// `GET …/roles/{roleID}` (`role:read`).
+pub async fn read(member: TenantMember, state: Data<AppState>) -> Result<HttpResponse, ApiError> {
+    let role = rbac::roles::get(&state.db, member.tenant_id(), member.object_id()?).await?;
     Ok(ok(RoleView::from(role)))
 }
 
-/// `PATCH …/roles/{id}` body.
-#[derive(Debug, Deserialize)]
+/// `PATCH …/roles/{roleID}` body.
+#[derive(Debug, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct UpdateRole {
     #[serde(default)]
@@ -183,10 +256,9 @@ pub struct UpdateRole {
     asset_permissions: Option<Vec<AssetPermission>>,
 }
 
-/// `PATCH …/roles/{id}` (`role:update`): built-in and global roles refuse.
+/// `PATCH …/roles/{roleID}` (`role:update`): built-in and global roles refuse.
 pub async fn update(
     request: TenantBody<UpdateRole>,
-    req: HttpRequest,
     state: Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
     let TenantBody { member, body } = request;
@@ -200,25 +272,30 @@ pub async fn update(
     };
     let role = rbac::roles::update(
         &state.db,
-        &member.route_permit,
+        member.permit()?,
         &member.grants,
-        path_id(&req)?,
+        member.object_id()?,
         change,
         Utc::now(),
     )
     .await?;
-    state.access.invalidate_tenant(member.tenant_id());
     Ok(ok(RoleView::from(role)))
 }
 
-/// `DELETE …/roles/{id}` (`role:delete`): built-in and global roles refuse; holders lose it.
-pub async fn delete(
-    member: TenantMember,
-    req: HttpRequest,
-    state: Data<AppState>,
-) -> Result<HttpResponse, ApiError> {
-    let id = path_id(&req)?;
-    rbac::roles::delete(&state.db, &member.route_permit, id).await?;
-    state.access.invalidate_tenant(member.tenant_id());
-    Ok(ok(json!({"roleID": id, "deleted": true})))
+/// `DELETE …/roles/{roleID}` (`role:delete`): built-in and global roles refuse; holders lose it.
+pub async fn delete(member: TenantMember, state: Data<AppState>) -> Result<HttpResponse, ApiError> {
+    let id = member.object_id()?;
+    rbac::roles::delete(&state.db, member.permit()?, id).await?;
+    Ok(ok(RoleDeleted {
+        role_id: id,
+        deleted: true,
+    }))
+}
+
+/// The answer to a deletion.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct RoleDeleted {
+    #[serde(rename = "roleID")]
+    role_id: Uuid,
+    deleted: bool,
 }

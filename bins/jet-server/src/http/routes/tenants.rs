@@ -1,23 +1,92 @@
 //! `/api/v1/tenants`: the caller's tenants, creating one, reading, changing, disabling and
 //! (softly) deleting one.
 
-use actix_web::HttpResponse;
-use actix_web::web::{Data, Query};
+use actix_web::web::Data;
+use actix_web::{HttpRequest, HttpResponse};
 use chrono::{DateTime, Utc};
+use rbac::{Action, Resource};
 use serde::{Deserialize, Serialize};
 use tenancy::tenants::{Membership, NewTenant, Tenant, TenantChange};
+use utoipa::ToSchema;
 use uuid::Uuid;
 
-use crate::http::auth::Caller;
-use crate::http::envelope::ok;
-use crate::http::error::ApiError;
-use crate::http::json::{ValidJson, nullable};
+use crate::http::access::{Access, TenantRule};
+use crate::http::auth::{Caller, CallerBody};
+use crate::http::envelope::{created, ok};
+use crate::http::error::{ApiError, ErrorCode};
+use crate::http::json::nullable;
 use crate::http::pagination::ListQuery;
-use crate::http::tenant_member::{TenantBody, TenantMember};
+use crate::http::route::Route;
+use crate::http::tenant_member::{TenantBody, TenantMember, query};
 use crate::state::AppState;
 
+/// The routes of this module.
+pub fn routes() -> Vec<Route> {
+    const ONE: &str = "/api/v1/tenants/{tenantID}";
+    vec![
+        Route::get("/api/v1/tenants", Access::User, list)
+            .doc(
+                "listTenants",
+                "Tenants",
+                "The tenants the caller belongs to",
+            )
+            .query::<ListQuery>()
+            .page::<TenantView>(),
+        Route::post("/api/v1/tenants", Access::User, create)
+            .doc(
+                "createTenant",
+                "Tenants",
+                "Creates a tenant; the caller becomes its admin",
+            )
+            .body::<CreateTenant>()
+            .created::<TenantView>()
+            .errors(&[ErrorCode::ValidationError]),
+        Route::get(
+            ONE,
+            Access::Tenant(TenantRule::reads(Resource::Tenant, Action::Read)),
+            read,
+        )
+        .doc(
+            "getTenant",
+            "Tenants",
+            "One tenant, with the caller's relationship to it",
+        )
+        .ok::<TenantView>(),
+        Route::patch(
+            ONE,
+            Access::Tenant(
+                TenantRule::re_enables(Resource::Tenant, Action::Update).changes_access(),
+            ),
+            update,
+        )
+        .doc(
+            "updateTenant",
+            "Tenants",
+            "Changes the title or logo, disables or re-enables the tenant",
+        )
+        .describe(
+            "A disabled tenant refuses every request but its admins' reads and this one, \
+             which may then only re-enable it.",
+        )
+        .body::<UpdateTenant>()
+        .ok::<TenantView>()
+        .errors(&[ErrorCode::ValidationError]),
+        Route::delete(
+            ONE,
+            Access::Tenant(TenantRule::writes(Resource::Tenant, Action::Delete).changes_access()),
+            delete,
+        )
+        .doc(
+            "deleteTenant",
+            "Tenants",
+            "Deletes the tenant (softly): every route of it answers 404 from now on",
+        )
+        .ok::<TenantDeleted>(),
+    ]
+}
+
 /// A tenant as the API shows it to a member (field names as in the original API).
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct TenantView {
     #[serde(rename = "tenantID")]
@@ -31,6 +100,7 @@ pub struct TenantView {
     disabled_at: Option<DateTime<Utc>>,
     disable_reason: Option<String>,
     /// The caller's primary relationship: `ADMIN`, `MEMBER`, or `API_KEY`.
+    #[schema(value_type = String)]
     role: &'static str,
     created_at: DateTime<Utc>,
     updated_at: DateTime<Utc>,
@@ -60,7 +130,7 @@ impl TenantView {
 }
 
 /// `POST /api/v1/tenants` body.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct CreateTenant {
     tenant_title: String,
@@ -72,9 +142,9 @@ pub struct CreateTenant {
 pub async fn list(
     caller: Caller,
     state: Data<AppState>,
-    query: Query<ListQuery>,
+    req: HttpRequest,
 ) -> Result<HttpResponse, ApiError> {
-    let (paging, search) = query.paging()?;
+    let (paging, search) = query::<ListQuery>(&req)?.paging()?;
     let memberships = tenancy::tenants::list_for_user(&state.db, caller.user.id).await?;
     let views: Vec<TenantView> = memberships.into_iter().map(TenantView::from).collect();
     Ok(paging.respond_filtered(views, search.as_deref(), |t| t.tenant_title.clone()))
@@ -82,17 +152,16 @@ pub async fn list(
 
 /// `POST /api/v1/tenants`: creates a tenant; the caller becomes its admin.
 pub async fn create(
-    caller: Caller,
+    request: CallerBody<CreateTenant>,
     state: Data<AppState>,
-    body: ValidJson<CreateTenant>,
 ) -> Result<HttpResponse, ApiError> {
-    let body = body.0;
+    let CallerBody { caller, body } = request;
     let new = NewTenant {
         title: body.tenant_title,
         logo_url: body.tenant_logo_url,
     };
     let membership = tenancy::tenants::create(&state.db, caller.user.id, new, Utc::now()).await?;
-    Ok(HttpResponse::Created().json(serde_json::json!({ "data": TenantView::from(membership) })))
+    Ok(created(TenantView::from(membership)))
 }
 
 /// `GET /api/v1/tenants/{tenantID}` (`tenant:read`, checked by the extractor).
@@ -105,7 +174,7 @@ pub async fn read(member: TenantMember) -> Result<HttpResponse, ApiError> {
 }
 
 /// `PATCH /api/v1/tenants/{tenantID}` body.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct UpdateTenant {
     #[serde(default)]
@@ -130,9 +199,7 @@ pub async fn update(
         is_disabled: body.is_disabled,
         disable_reason: body.disable_reason,
     };
-    let tenant =
-        tenancy::tenants::update(&state.db, &member.route_permit, change, Utc::now()).await?;
-    state.access.invalidate_tenant(tenant.id);
+    let tenant = tenancy::tenants::update(&state.db, member.permit()?, change, Utc::now()).await?;
     let role = member
         .membership
         .as_ref()
@@ -143,9 +210,17 @@ pub async fn update(
 /// `DELETE /api/v1/tenants/{tenantID}` (`tenant:delete`): a soft delete; every route of the
 /// tenant answers 404 from now on.
 pub async fn delete(member: TenantMember, state: Data<AppState>) -> Result<HttpResponse, ApiError> {
-    tenancy::tenants::delete(&state.db, &member.route_permit, Utc::now()).await?;
-    state.access.invalidate_tenant(member.tenant_id());
-    Ok(ok(
-        serde_json::json!({"tenantID": member.tenant_id(), "deleted": true}),
-    ))
+    tenancy::tenants::delete(&state.db, member.permit()?, Utc::now()).await?;
+    Ok(ok(TenantDeleted {
+        tenant_id: member.tenant_id(),
+        deleted: true,
+    }))
+}
+
+/// The answer to a deletion.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct TenantDeleted {
+    #[serde(rename = "tenantID")]
+    tenant_id: Uuid,
+    deleted: bool,
 }

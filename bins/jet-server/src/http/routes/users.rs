@@ -5,21 +5,93 @@
 use actix_web::web::Data;
 use actix_web::{HttpRequest, HttpResponse};
 use chrono::{DateTime, Utc};
+use rbac::{Action, Resource};
 use serde::{Deserialize, Serialize};
-use serde_json::json;
 use tenancy::members::{Invitation, Member};
+use utoipa::ToSchema;
 use uuid::Uuid;
 
-use crate::http::envelope::ok;
-use crate::http::error::ApiError;
+use crate::http::access::{Access, TenantRule};
+use crate::http::envelope::{created, ok};
+use crate::http::error::{ApiError, ErrorCode};
 use crate::http::pagination::ListQuery;
-use crate::http::tenant_member::{TenantBody, TenantMember, path_id, query};
+use crate::http::route::Route;
+use crate::http::tenant_member::{TenantBody, TenantMember, query};
 use crate::state::AppState;
 
+/// The routes of this module.
+pub fn routes() -> Vec<Route> {
+    const ALL: &str = "/api/v1/tenants/{tenantID}/users";
+    const ONE: &str = "/api/v1/tenants/{tenantID}/users/{memberID}";
+    let reads = |action| Access::Tenant(TenantRule::reads(Resource::User, action));
+    let one = |action| {
+        Access::Tenant(
+            TenantRule::writes(Resource::User, action)
+                .on_object("memberID")
+                .changes_access(),
+        )
+    };
+    vec![
+        Route::get(ALL, reads(Action::List), list)
+            .doc(
+                "listUsers",
+                "Users",
+                "The tenant's members and pending invitations",
+            )
+            .query::<ListQuery>()
+            .page::<MemberView>(),
+        Route::post(
+            ALL,
+            Access::Tenant(TenantRule::writes(Resource::User, Action::Create).changes_access()),
+            invite,
+        )
+        .doc(
+            "inviteUser",
+            "Users",
+            "Invites an address (Viewer unless `roleIDs` say otherwise)",
+        )
+        .describe(
+            "The invitation is taken up when a user whose address the identity provider \
+             verified signs in. The roles may grant only what the caller holds.",
+        )
+        .body::<InviteUser>()
+        .created::<MemberView>()
+        .errors(&[ErrorCode::ValidationError, ErrorCode::Conflict]),
+        Route::get(
+            ONE,
+            Access::Tenant(TenantRule::reads(Resource::User, Action::Read).on_object("memberID")),
+            read,
+        )
+        .doc(
+            "getUser",
+            "Users",
+            "One member (by user id) or pending invitation (by membership id)",
+        )
+        .ok::<MemberView>(),
+        Route::delete(ONE, one(Action::Delete), remove)
+            .doc(
+                "removeUser",
+                "Users",
+                "Removes a member or withdraws an invitation",
+            )
+            .ok::<UserRemoved>()
+            .errors(&[ErrorCode::LastAdmin]),
+        Route::patch(
+            "/api/v1/tenants/{tenantID}/users/{memberID}/roles",
+            one(Action::Update),
+            set_roles,
+        )
+        .doc("setUserRoles", "Users", "Replaces a member's roles")
+        .body::<SetRoles>()
+        .ok::<MemberView>()
+        .errors(&[ErrorCode::ValidationError, ErrorCode::LastAdmin]),
+    ]
+}
+
 /// A member as the API shows it.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
-struct MemberView {
+pub struct MemberView {
     #[serde(rename = "memberID")]
     member_id: Uuid,
     #[serde(rename = "userID")]
@@ -79,17 +151,13 @@ pub async fn list(
 }
 
 /// `GET …/users/{id}` (`user:read`).
-pub async fn read(
-    member: TenantMember,
-    req: HttpRequest,
-    state: Data<AppState>,
-) -> Result<HttpResponse, ApiError> {
-    let found = tenancy::members::get(&state.db, member.tenant_id(), path_id(&req)?).await?;
+pub async fn read(member: TenantMember, state: Data<AppState>) -> Result<HttpResponse, ApiError> {
+    let found = tenancy::members::get(&state.db, member.tenant_id(), member.object_id()?).await?;
     Ok(ok(MemberView::from(found)))
 }
 
 /// `POST …/users` body.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct InviteUser {
     /// `tenantUserEmail` is the original API's name.
@@ -111,18 +179,17 @@ pub async fn invite(
     };
     let invited = tenancy::members::invite(
         &state.db,
-        &member.route_permit,
+        member.permit()?,
         &member.grants,
         invitation,
         Utc::now(),
     )
     .await?;
-    state.access.invalidate_tenant(member.tenant_id());
-    Ok(HttpResponse::Created().json(json!({ "data": MemberView::from(invited) })))
+    Ok(created(MemberView::from(invited)))
 }
 
 /// `PATCH …/users/{id}/roles` body.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct SetRoles {
     #[serde(rename = "roleIDs")]
@@ -132,31 +199,31 @@ pub struct SetRoles {
 /// `PATCH …/users/{id}/roles` (`user:update`): replaces the roles; the last admin keeps Admin.
 pub async fn set_roles(
     request: TenantBody<SetRoles>,
-    req: HttpRequest,
     state: Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
     let TenantBody { member, body } = request;
     let changed = tenancy::members::set_roles(
         &state.db,
-        &member.route_permit,
+        member.permit()?,
         &member.grants,
-        path_id(&req)?,
+        member.object_id()?,
         &body.role_ids,
         Utc::now(),
     )
     .await?;
-    state.access.invalidate_tenant(member.tenant_id());
     Ok(ok(MemberView::from(changed)))
 }
 
 /// `DELETE …/users/{id}` (`user:delete`): removes a member or withdraws an invitation.
-pub async fn remove(
-    member: TenantMember,
-    req: HttpRequest,
-    state: Data<AppState>,
-) -> Result<HttpResponse, ApiError> {
-    let id = path_id(&req)?;
-    tenancy::members::remove(&state.db, &member.route_permit, id).await?;
-    state.access.invalidate_tenant(member.tenant_id());
-    Ok(ok(json!({"id": id, "deleted": true})))
+pub async fn remove(member: TenantMember, state: Data<AppState>) -> Result<HttpResponse, ApiError> {
+    let id = member.object_id()?;
+    tenancy::members::remove(&state.db, member.permit()?, id).await?;
+    Ok(ok(UserRemoved { id, deleted: true }))
+}
+
+/// The answer to a removal.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct UserRemoved {
+    id: Uuid,
+    deleted: bool,
 }

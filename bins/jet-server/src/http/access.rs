@@ -1,0 +1,172 @@
+//! Route access policies: what a route demands of its caller, declared as data next to the route.
+//!
+//! Every [`Route`](crate::http::route::Route) carries one [`Access`]. The registration attaches it
+//! to the actix resource, and the extractors ([`TenantMember`](crate::http::tenant_member),
+//! [`Caller`](crate::http::auth::Caller)) read it from there: nothing scans a table per request,
+//! and "public" ([`Access::Public`]) can no longer be confused with "forgot the permission"
+//! (a tenant rule without a permission does not type-check).
+//!
+//! The isolation matrix, the OpenAPI document (security and error responses) and the cache
+//! invalidation all read the same declarations.
+
+use actix_web::HttpRequest;
+use actix_web::http::Method;
+use rbac::{Action, Permission, Resource};
+
+/// Who may call a route.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Access {
+    /// Anyone, without credentials (health checks, the API description).
+    Public,
+    /// A signed-in user, outside any tenant (their own profile, their tenant list). API keys are
+    /// refused: a key acts only on its tenant's routes.
+    User,
+    /// A principal acting in the tenant named by the path's `{tenantID}`.
+    Tenant(TenantRule),
+}
+
+/// What a tenant route demands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TenantRule {
+    /// The permission, or plain membership.
+    pub need: Need,
+    /// The path parameter naming the object the permission applies to: an asset grant on that
+    /// one object (`role:<id>:update`) then satisfies the rule, and the checked object id
+    /// travels with the permit.
+    pub object: Option<&'static str>,
+    /// The path parameter naming an object the route *reads* to make a new one (a clone): the
+    /// permission stays type-wide (`apikey:create`), and the domain function, given the id,
+    /// checks `read` on that object.
+    pub source: Option<&'static str>,
+    /// How a disabled tenant treats the route.
+    pub effect: Effect,
+    /// A successful call changes who holds what (roles, grants, memberships, keys, the tenant's
+    /// status): cached access of the tenant is invalidated after it, by the registration.
+    pub changes_access: bool,
+}
+
+/// The permission a tenant route needs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Need {
+    /// This permission (type-wide, or on the route's object).
+    Permission(Permission),
+    /// Membership alone: the user's own data in the tenant (preferences). API keys are refused.
+    Membership,
+}
+
+/// What a route does, for the disabled-tenant rule: a disabled tenant refuses every request but
+/// reads by its own admins.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Effect {
+    /// Reads only (any method: running a saved query or testing a connection reads too).
+    Reads,
+    /// Changes something: refused on a disabled tenant.
+    Writes,
+    /// Changes the tenant itself; its admins may call it on a disabled tenant, and the domain
+    /// function allows nothing there but re-enabling.
+    ReEnables,
+}
+
+impl TenantRule {
+    fn new(need: Need, effect: Effect) -> Self {
+        TenantRule {
+            need,
+            object: None,
+            source: None,
+            effect,
+            changes_access: false,
+        }
+    }
+
+    /// A read needing `action` on `resource`.
+    pub fn reads(resource: Resource, action: Action) -> Self {
+        Self::new(
+            Need::Permission(permission(resource, action)),
+            Effect::Reads,
+        )
+    }
+
+    /// A change needing `action` on `resource`.
+    pub fn writes(resource: Resource, action: Action) -> Self {
+        Self::new(
+            Need::Permission(permission(resource, action)),
+            Effect::Writes,
+        )
+    }
+
+    /// A change to the tenant itself that may re-enable it (see [`Effect::ReEnables`]).
+    pub fn re_enables(resource: Resource, action: Action) -> Self {
+        Self::new(
+            Need::Permission(permission(resource, action)),
+            Effect::ReEnables,
+        )
+    }
+
+    /// A member reading their own data.
+    pub fn member_reads() -> Self {
+        Self::new(Need::Membership, Effect::Reads)
+    }
+
+    /// A member changing their own data.
+    pub fn member_writes() -> Self {
+        Self::new(Need::Membership, Effect::Writes)
+    }
+
+    /// The permission applies to the object named by path parameter `param`.
+    pub fn on_object(mut self, param: &'static str) -> Self {
+        self.object = Some(param);
+        self
+    }
+
+    /// The route copies the object named by path parameter `param` (see [`TenantRule::source`]).
+    pub fn from_source(mut self, param: &'static str) -> Self {
+        self.source = Some(param);
+        self
+    }
+
+    /// A successful call changes access (see [`TenantRule::changes_access`]).
+    pub fn changes_access(mut self) -> Self {
+        self.changes_access = true;
+        self
+    }
+
+    /// The permission, if the rule needs one.
+    pub fn permission(&self) -> Option<Permission> {
+        match self.need {
+            Need::Permission(permission) => Some(permission),
+            Need::Membership => None,
+        }
+    }
+}
+
+/// `resource:action`, which must be in the catalog: route declarations are code, so a pair the
+/// catalog lacks is a programming error caught by the first test that builds the route table.
+fn permission(resource: Resource, action: Action) -> Permission {
+    match Permission::new(resource, action) {
+        Some(permission) => permission,
+        None => panic!(
+            "{}:{} is not in the catalog",
+            resource.as_str(),
+            action.as_str()
+        ),
+    }
+}
+
+/// The policies of one registered path, by method (a resource serves at most a handful).
+#[derive(Debug, Clone, Default)]
+pub struct PathPolicies(pub Vec<(Method, Access)>);
+
+impl PathPolicies {
+    /// The access declared for `method`.
+    pub fn get(&self, method: &Method) -> Option<Access> {
+        self.0
+            .iter()
+            .find(|(declared, _)| declared == method)
+            .map(|(_, access)| *access)
+    }
+}
+
+/// The access declared for the request's route, read from its resource.
+pub fn declared(req: &HttpRequest) -> Option<Access> {
+    req.app_data::<PathPolicies>()?.get(req.method())
+}
