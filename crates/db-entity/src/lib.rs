@@ -1,4 +1,5 @@
-//! sea-orm entities of the platform tables. No logic.
+//! sea-orm entities of the platform tables, and the one rule their title columns share
+//! ([`title`]). No other logic.
 //!
 //! One module per table, mirroring the `migrations` crate. Domain crates use these to query; the
 //! server never touches them directly and never serializes them to the wire.
@@ -14,5 +15,6 @@ pub mod roles;
 pub mod tenant_member_roles;
 pub mod tenant_members;
 pub mod tenants;
+pub mod title;
 pub mod user_tenant_configs;
 pub mod users;

@@ -29,8 +29,6 @@ pub const KEY_PREFIX: &str = "jet_";
 const LOOKUP_CHARS: usize = 8;
 /// `last_used_at` is written at most this often.
 const LAST_USED_RESOLUTION: Duration = Duration::seconds(60);
-/// Longest title.
-const MAX_TITLE_CHARS: usize = 200;
 
 /// An API key as shown after creation (never its secret).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -99,14 +97,7 @@ fn lookup_prefix(raw: &str) -> Option<&str> {
 }
 
 fn valid_title(title: &str) -> Result<String, Error> {
-    let title = title.trim();
-    if title.is_empty() || title.chars().count() > MAX_TITLE_CHARS {
-        return Err(Error::Invalid {
-            field: "apiKeyTitle",
-            message: format!("must be 1 to {MAX_TITLE_CHARS} characters"),
-        });
-    }
-    Ok(title.to_string())
+    Ok(db_entity::title::valid_title("apiKeyTitle", title)?)
 }
 
 /// What a new key needs.

@@ -24,8 +24,6 @@ use crate::catalog::{Action, Permission, Resource};
 use crate::error::Error;
 use crate::policy::{Grants, Permit};
 
-/// Longest role title.
-pub const MAX_TITLE_CHARS: usize = 200;
 /// Longest role description.
 pub const MAX_DESCRIPTION_CHARS: usize = 2_000;
 /// Most asset grants on one role.
@@ -240,20 +238,12 @@ fn as_grants(permissions: &BTreeSet<Permission>, assets: &BTreeSet<AssetGrant>) 
 }
 
 fn valid_title(title: &str) -> Result<String, Error> {
-    let title = title.trim();
-    if title.is_empty() || title.chars().count() > MAX_TITLE_CHARS {
-        return Err(Error::Invalid {
-            field: "roleTitle",
-            message: format!("must be 1 to {MAX_TITLE_CHARS} characters"),
-        });
-    }
-    Ok(title.to_string())
+    Ok(db_entity::title::valid_title("roleTitle", title)?)
 }
 
 fn valid_description(description: Option<String>) -> Result<Option<String>, Error> {
-    let description = description
-        .map(|d| d.trim().to_string())
-        .filter(|d| !d.is_empty());
+    // The limit applies to the text as sent (as the API description states it), then it is
+    // trimmed.
     if description
         .as_ref()
         .is_some_and(|d| d.chars().count() > MAX_DESCRIPTION_CHARS)
@@ -263,7 +253,9 @@ fn valid_description(description: Option<String>) -> Result<Option<String>, Erro
             message: format!("at most {MAX_DESCRIPTION_CHARS} characters"),
         });
     }
-    Ok(description)
+    Ok(description
+        .map(|d| d.trim().to_string())
+        .filter(|d| !d.is_empty()))
 }
 
 /// Refuses a title another role of the tenant (or a global role) already has, ignoring case.

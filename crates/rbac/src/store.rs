@@ -203,9 +203,9 @@ pub async fn checked_roles(
     unique.dedup();
     let found = usable_role_ids(db, tenant_id, &unique).await?;
     if found.len() != unique.len() {
-        return Err(Error::Invalid {
+        return Err(Error::UnknownReference {
             field: "roleIDs",
-            message: "every role must exist in this tenant".into(),
+            message: "no such role in this tenant".into(),
         });
     }
     let granted = grants_of_roles(db, tenant_id, &unique).await?;

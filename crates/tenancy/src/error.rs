@@ -14,6 +14,15 @@ pub enum Error {
         /// What is wrong.
         message: String,
     },
+    /// A body field names an object that does not exist in this tenant (another tenant's id
+    /// is the same answer as a missing one). Not "not found": the route's own object exists.
+    #[error("{field}: {message}")]
+    UnknownReference {
+        /// The field, in the API's spelling.
+        field: &'static str,
+        /// What is missing.
+        message: String,
+    },
     /// No such object in this tenant.
     #[error("not found")]
     NotFound,
@@ -35,4 +44,13 @@ pub enum Error {
     /// The database failed.
     #[error("database error: {0}")]
     Database(#[from] sea_orm::DbErr),
+}
+
+impl From<db_entity::title::InvalidTitle> for Error {
+    fn from(invalid: db_entity::title::InvalidTitle) -> Self {
+        Error::Invalid {
+            field: invalid.field,
+            message: invalid.message,
+        }
+    }
 }

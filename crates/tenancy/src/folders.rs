@@ -27,8 +27,6 @@ use crate::members::lock_tenant;
 
 /// Deepest allowed tree (a root folder has depth 1).
 pub const MAX_DEPTH: usize = 32;
-/// Longest folder title.
-pub const MAX_TITLE_CHARS: usize = 200;
 /// Most items moved in one request.
 pub const MAX_MOVE_ITEMS: usize = 1_000;
 
@@ -173,14 +171,7 @@ pub async fn get(db: &impl ConnectionTrait, tenant_id: Uuid, id: Uuid) -> Result
 }
 
 fn valid_title(title: &str) -> Result<String, Error> {
-    let title = title.trim();
-    if title.is_empty() || title.chars().count() > MAX_TITLE_CHARS {
-        return Err(Error::Invalid {
-            field: "folderTitle",
-            message: format!("must be 1 to {MAX_TITLE_CHARS} characters"),
-        });
-    }
-    Ok(title.to_string())
+    Ok(db_entity::title::valid_title("folderTitle", title)?)
 }
 
 /// The tree of one tenant and type, for checks: parent and title by id.
@@ -266,9 +257,9 @@ impl Tree {
             return Ok(());
         };
         if !self.nodes.contains_key(&parent) {
-            return Err(Error::Invalid {
+            return Err(Error::UnknownReference {
                 field: "parentFolderID",
-                message: "must be a folder of the same type in this tenant".into(),
+                message: "no such folder of this type in this tenant".into(),
             });
         }
         if folder.is_some_and(|id| self.is_ancestor_or_self(id, parent)) {
@@ -467,7 +458,15 @@ pub async fn move_items(
     let txn = db.begin().await?;
     lock_tenant(&txn, tenant_id).await?;
     if let Some(folder_id) = request.folder_id {
-        let (_, folder_type) = find_row(&txn, tenant_id, folder_id).await?;
+        let (_, folder_type) = match find_row(&txn, tenant_id, folder_id).await {
+            Err(Error::NotFound) => {
+                return Err(Error::UnknownReference {
+                    field: "folderID",
+                    message: "no such folder in this tenant".into(),
+                });
+            }
+            found => found?,
+        };
         if folder_type != request.entity_type {
             return Err(Error::Invalid {
                 field: "folderID",

@@ -192,8 +192,9 @@ pub async fn get(db: &impl ConnectionTrait, tenant_id: Uuid, id: Uuid) -> Result
 }
 
 fn valid_email(email: &str) -> Result<String, Error> {
+    let sent_chars = email.chars().count();
     let email = email.trim().to_lowercase();
-    let well_formed = email.chars().count() <= MAX_EMAIL_CHARS
+    let well_formed = sent_chars <= MAX_EMAIL_CHARS
         && !email.chars().any(char::is_whitespace)
         && email
             .split_once('@')

@@ -18,9 +18,6 @@ use uuid::Uuid;
 
 use crate::Error;
 
-/// Longest tenant title.
-pub const MAX_TITLE_CHARS: usize = 200;
-
 /// The primary relationship of a member to a tenant.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Relationship {
@@ -292,14 +289,7 @@ pub struct TenantChange {
 }
 
 fn valid_title(title: &str) -> Result<String, Error> {
-    let title = title.trim();
-    if title.is_empty() || title.chars().count() > MAX_TITLE_CHARS {
-        return Err(Error::Invalid {
-            field: "tenantTitle",
-            message: format!("must be 1 to {MAX_TITLE_CHARS} characters"),
-        });
-    }
-    Ok(title.to_string())
+    Ok(db_entity::title::valid_title("tenantTitle", title)?)
 }
 
 /// Longest disable reason.
@@ -332,11 +322,9 @@ pub async fn update(
     if let Some(logo_url) = change.logo_url {
         update.logo_url = Set(logo_url.filter(|url| !url.trim().is_empty()));
     }
-    let reason = change
+    // The limit is on the text as sent, then it is trimmed.
+    if change
         .disable_reason
-        .map(|r| r.trim().to_string())
-        .filter(|r| !r.is_empty());
-    if reason
         .as_ref()
         .is_some_and(|r| r.chars().count() > MAX_REASON_CHARS)
     {
@@ -345,6 +333,10 @@ pub async fn update(
             message: format!("at most {MAX_REASON_CHARS} characters"),
         });
     }
+    let reason = change
+        .disable_reason
+        .map(|r| r.trim().to_string())
+        .filter(|r| !r.is_empty());
     match change.is_disabled {
         Some(true) if !row.is_disabled => {
             update.is_disabled = Set(true);

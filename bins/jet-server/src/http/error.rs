@@ -262,6 +262,10 @@ impl From<tenancy::Error> for ApiError {
                 ApiError::new(ErrorCode::ValidationError, format!("{field}: {message}"))
                     .with_detail("field", field)
             }
+            tenancy::Error::UnknownReference { field, message } => {
+                ApiError::new(ErrorCode::Conflict, format!("{field}: {message}"))
+                    .with_detail("field", field)
+            }
             tenancy::Error::NotFound => ApiError::not_found(),
             tenancy::Error::Conflict(message) => ApiError::new(ErrorCode::Conflict, message),
             tenancy::Error::TenantDisabled => ApiError::tenant_disabled(),
@@ -292,6 +296,10 @@ impl From<rbac::Error> for ApiError {
         match error {
             rbac::Error::Invalid { field, message } => {
                 ApiError::new(ErrorCode::ValidationError, format!("{field}: {message}"))
+                    .with_detail("field", field)
+            }
+            rbac::Error::UnknownReference { field, message } => {
+                ApiError::new(ErrorCode::Conflict, format!("{field}: {message}"))
                     .with_detail("field", field)
             }
             rbac::Error::Escalation => ApiError::new(

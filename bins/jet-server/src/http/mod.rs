@@ -6,6 +6,7 @@
 
 pub mod access;
 pub mod auth;
+pub mod catalog_schema;
 pub mod envelope;
 pub mod error;
 pub mod json;
@@ -109,10 +110,24 @@ pub async fn not_found() -> HttpResponse {
     ApiError::new(ErrorCode::NotFound, "no route has this path").error_response()
 }
 
-async fn method_not_allowed() -> HttpResponse {
-    ApiError::new(
+/// 405 with the `Allow` header RFC 9110 requires, listing the path's declared methods.
+async fn method_not_allowed(req: actix_web::HttpRequest) -> HttpResponse {
+    let mut response = ApiError::new(
         ErrorCode::MethodNotAllowed,
         "this route does not accept that method",
     )
-    .error_response()
+    .error_response();
+    if let Some(policies) = req.app_data::<PathPolicies>() {
+        let allowed: Vec<&str> = policies
+            .0
+            .iter()
+            .map(|(method, _)| method.as_str())
+            .collect();
+        if let Ok(value) = actix_web::http::header::HeaderValue::from_str(&allowed.join(", ")) {
+            response
+                .headers_mut()
+                .insert(actix_web::http::header::ALLOW, value);
+        }
+    }
+    response
 }

@@ -15,6 +15,8 @@ use crate::http::error::{ApiError, ErrorCode};
 pub const DEFAULT_PAGE_SIZE: u64 = 50;
 /// Largest page.
 pub const MAX_PAGE_SIZE: u64 = 200;
+/// Highest page number: far beyond any real list, and small enough that no offset overflows.
+pub const MAX_PAGE: u64 = 1_000_000;
 
 /// The query of a plain list route.
 #[derive(Debug, Default, Deserialize, IntoParams)]
@@ -22,7 +24,7 @@ pub const MAX_PAGE_SIZE: u64 = 200;
 #[into_params(parameter_in = Query)]
 pub struct ListQuery {
     /// The page, from 1.
-    #[param(minimum = 1)]
+    #[param(minimum = 1, maximum = 1000000)]
     page: Option<u64>,
     /// Items per page (default 50).
     #[param(minimum = 1, maximum = 200)]
@@ -53,21 +55,23 @@ pub struct Paging {
 }
 
 impl Paging {
-    /// Validates `page` ≥ 1 and 1 ≤ `pageSize` ≤ 200 (defaults 1 and 50).
+    /// Validates 1 ≤ `page` ≤ 1,000,000 and 1 ≤ `pageSize` ≤ 200 (defaults 1 and 50).
     pub fn new(page: Option<u64>, page_size: Option<u64>) -> Result<Self, ApiError> {
         let page = page.unwrap_or(1);
-        if page == 0 {
+        if !(1..=MAX_PAGE).contains(&page) {
             return Err(ApiError::new(
                 ErrorCode::ValidationError,
-                "page: must be 1 or more",
-            ));
+                format!("page: must be 1 to {MAX_PAGE}"),
+            )
+            .with_detail("field", "page"));
         }
         let page_size = page_size.unwrap_or(DEFAULT_PAGE_SIZE);
         if !(1..=MAX_PAGE_SIZE).contains(&page_size) {
             return Err(ApiError::new(
                 ErrorCode::ValidationError,
                 format!("pageSize: must be 1 to {MAX_PAGE_SIZE}"),
-            ));
+            )
+            .with_detail("field", "pageSize"));
         }
         Ok(Paging { page, page_size })
     }
@@ -118,6 +122,13 @@ mod tests {
         assert!(Paging::new(Some(0), None).is_err());
         assert!(Paging::new(None, Some(0)).is_err());
         assert!(Paging::new(None, Some(201)).is_err());
-        assert!(Paging::new(Some(u64::MAX), Some(200)).is_ok());
+        assert!(Paging::new(Some(MAX_PAGE), Some(MAX_PAGE_SIZE)).is_ok());
+        // Beyond the bound (where offsets would overflow): refused, naming the field.
+        let error = Paging::new(Some(MAX_PAGE + 1), None).unwrap_err();
+        assert!(
+            error.to_string().contains("page: must be 1 to 1000000"),
+            "{error}"
+        );
+        assert!(Paging::new(Some(u64::MAX), Some(200)).is_err());
     }
 }

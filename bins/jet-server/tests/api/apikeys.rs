@@ -187,12 +187,29 @@ async fn keys_are_validated_and_cannot_exceed_their_creator(backend: Backend) {
     let u = app.create_tenant(&alice, "U").await;
     let foreign_role = app.role_id(&alice, &u, "Admin").await;
 
+    // Another tenant's role is the same conflict as a role that does not exist.
+    for role in [foreign_role, json!(uuid::Uuid::now_v7())] {
+        let body = json!({"apiKeyTitle": "x", "roleIDs": [role]});
+        let (status, answer) = app
+            .call(
+                "POST",
+                &format!("/api/v1/tenants/{t}/apikeys"),
+                &format!("Bearer {alice}"),
+                Some(body.clone()),
+            )
+            .await;
+        assert_eq!(
+            (status, answer["error"]["field"].as_str()),
+            (409, Some("roleIDs")),
+            "{body}: {answer}"
+        );
+        assert_eq!(
+            answer["error"]["message"],
+            "roleIDs: no such role in this tenant"
+        );
+    }
     let cases = [
         (json!({"apiKeyTitle": ""}), "apiKeyTitle"),
-        (
-            json!({"apiKeyTitle": "x", "roleIDs": [foreign_role]}),
-            "roleIDs",
-        ),
         (
             json!({"apiKeyTitle": "x", "roleIDs": ["not-a-uuid"]}),
             "roleIDs[0]",

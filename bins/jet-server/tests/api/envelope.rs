@@ -16,9 +16,23 @@ async fn unknown_routes_and_methods_answer_in_the_envelope(backend: Backend) {
     assert_eq!(code(&body), "NOT_FOUND");
     assert!(body["error"]["message"].is_string());
 
-    let (status, body) = json(app.post("/health").send().await.unwrap()).await;
+    let response = app.post("/health").send().await.unwrap();
+    assert_eq!(
+        response.headers()["allow"],
+        "GET",
+        "RFC 9110: a 405 lists the methods"
+    );
+    let (status, body) = json(response).await;
     assert_eq!(status, 405);
     assert_eq!(code(&body), "METHOD_NOT_ALLOWED");
+
+    let response = app
+        .request(reqwest::Method::TRACE, "/api/v1/tenants/x/roles/y")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 405);
+    assert_eq!(response.headers()["allow"], "GET, PATCH, DELETE");
 }
 db_test!(unknown_routes_and_methods_answer_in_the_envelope);
 

@@ -423,7 +423,11 @@ async fn folders_form_a_tree_without_cycles(backend: Backend) {
             Some(json!({"folderTitle": "Elsewhere", "entityType": "dataQuery", "parentFolderID": top})),
         )
         .await;
-    assert_eq!(status, 400, "a parent of another type: {body}");
+    assert_eq!(
+        (status, body["error"]["field"].as_str()),
+        (409, Some("parentFolderID")),
+        "a parent of another type is no folder of this type: {body}"
+    );
 
     // Deleting the middle folder promotes the leaf.
     let (status, _) = t

@@ -44,7 +44,7 @@ pub fn routes() -> Vec<Route> {
             )
             .body::<CreateApiKey>()
             .created::<IssuedKeyView>()
-            .errors(&[ErrorCode::ValidationError]),
+            .errors(&[ErrorCode::ValidationError, ErrorCode::Conflict]),
         Route::get(
             ONE,
             Access::Tenant(TenantRule::reads(Resource::ApiKey, Action::Read).on_object("apiKeyID")),
@@ -64,7 +64,7 @@ pub fn routes() -> Vec<Route> {
         )
         .body::<UpdateApiKey>()
         .ok::<ApiKeyView>()
-        .errors(&[ErrorCode::ValidationError]),
+        .errors(&[ErrorCode::ValidationError, ErrorCode::Conflict]),
         Route::delete(
             ONE,
             Access::Tenant(writes(Action::Delete).on_object("apiKeyID")),
@@ -136,6 +136,7 @@ impl From<ApiKey> for ApiKeyView {
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct CreateApiKey {
+    #[schema(min_length = 1, max_length = 200, pattern = r"\S")]
     api_key_title: String,
     #[serde(rename = "roleIDs", default)]
     role_ids: Vec<Uuid>,
@@ -146,6 +147,7 @@ pub struct CreateApiKey {
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct UpdateApiKey {
     #[serde(default)]
+    #[schema(min_length = 1, max_length = 200, pattern = r"\S")]
     api_key_title: Option<String>,
     #[serde(default)]
     is_disabled: Option<bool>,

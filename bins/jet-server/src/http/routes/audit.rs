@@ -56,7 +56,7 @@ pub struct AuditQuery {
     /// Not after this time.
     to: Option<DateTime<Utc>>,
     /// The page, from 1.
-    #[param(minimum = 1)]
+    #[param(minimum = 1, maximum = 1000000)]
     page: Option<u64>,
     /// Items per page (default 50).
     #[param(minimum = 1, maximum = 200)]

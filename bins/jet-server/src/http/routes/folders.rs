@@ -54,7 +54,7 @@ pub fn routes() -> Vec<Route> {
         .describe("Needs `folder:update`, and `<type>:update` on every item.")
         .body::<MoveRequest>()
         .ok::<ItemsMoved>()
-        .errors(&[ErrorCode::ValidationError]),
+        .errors(&[ErrorCode::ValidationError, ErrorCode::Conflict]),
         Route::patch(
             ONE,
             Access::Tenant(writes(Action::Update).on_object("folderID")),
@@ -82,6 +82,20 @@ pub fn routes() -> Vec<Route> {
     ]
 }
 
+/// The types of item folders hold, for the API description (the domain's `EntityType`; a test
+/// keeps the two equal).
+#[derive(Debug, ToSchema)]
+#[schema(rename_all = "camelCase")]
+#[allow(dead_code)] // a schema only: values arrive as strings and are parsed by the domain
+pub enum EntityTypeName {
+    Widget,
+    Workflow,
+    DataQuery,
+    CronJob,
+    AppPage,
+    Listener,
+}
+
 /// A folder as the API shows it.
 #[derive(Debug, Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
@@ -90,8 +104,7 @@ pub struct FolderView {
     folder_id: Uuid,
     #[serde(rename = "tenantID")]
     tenant_id: Uuid,
-    /// `widget`, `workflow`, `dataQuery`, `cronJob`, `appPage` or `listener`.
-    #[schema(value_type = String)]
+    #[schema(value_type = EntityTypeName)]
     entity_type: &'static str,
     #[serde(rename = "parentFolderID")]
     parent_folder_id: Option<Uuid>,
@@ -119,10 +132,11 @@ impl From<Folder> for FolderView {
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 #[into_params(parameter_in = Query)]
 pub struct FolderQuery {
-    /// `widget`, `workflow`, `dataQuery`, `cronJob`, `appPage` or `listener`.
+    /// The type of item the folders hold.
+    #[param(value_type = EntityTypeName)]
     entity_type: String,
     /// The page, from 1.
-    #[param(minimum = 1)]
+    #[param(minimum = 1, maximum = 1000000)]
     page: Option<u64>,
     /// Items per page (default 50).
     #[param(minimum = 1, maximum = 200)]
@@ -154,7 +168,9 @@ pub async fn list(
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct CreateFolder {
+    #[schema(min_length = 1, max_length = 200, pattern = r"\S")]
     folder_title: String,
+    #[schema(value_type = EntityTypeName)]
     entity_type: String,
     #[serde(rename = "parentFolderID", default)]
     parent_folder_id: Option<Uuid>,
@@ -180,6 +196,7 @@ pub async fn create(
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct UpdateFolder {
     #[serde(default)]
+    #[schema(min_length = 1, max_length = 200, pattern = r"\S")]
     folder_title: Option<String>,
     #[serde(rename = "parentFolderID", default, deserialize_with = "nullable")]
     parent_folder_id: Option<Option<Uuid>>,
@@ -236,8 +253,10 @@ pub struct ItemsMoved {
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct MoveRequest {
+    #[schema(value_type = EntityTypeName)]
     entity_type: String,
     #[serde(rename = "entityIDs")]
+    #[schema(max_items = 1000)]
     entity_ids: Vec<Uuid>,
     #[serde(rename = "folderID", default)]
     folder_id: Option<Uuid>,
@@ -264,4 +283,23 @@ pub async fn move_items(
     )
     .await?;
     Ok(ok(ItemsMoved { moved }))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use utoipa::PartialSchema;
+
+    #[test]
+    fn the_documented_entity_types_are_the_domain_s() {
+        let schema = serde_json::to_value(EntityTypeName::schema()).unwrap();
+        let documented: Vec<&str> = schema["enum"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|v| v.as_str().unwrap())
+            .collect();
+        let domain: Vec<&str> = EntityType::ALL.iter().map(|t| t.as_str()).collect();
+        assert_eq!(documented, domain);
+    }
 }

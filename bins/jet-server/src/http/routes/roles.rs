@@ -11,6 +11,7 @@ use utoipa::ToSchema;
 use uuid::Uuid;
 
 use crate::http::access::{Access, TenantRule};
+use crate::http::catalog_schema::PermissionName;
 use crate::http::envelope::{created, ok};
 use crate::http::error::{ApiError, ErrorCode};
 use crate::http::json::nullable;
@@ -122,8 +123,8 @@ pub async fn permissions(_member: TenantMember) -> Result<HttpResponse, ApiError
 }
 
 /// An asset grant as the API shows and takes it: `action` on the one object `resourceID` of
-/// type `resourceType`.
-#[derive(Debug, Serialize, Deserialize, ToSchema)]
+/// type `resourceType`. Its schema, built from the catalog, is in `http::catalog_schema`.
+#[derive(Debug, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct AssetPermission {
     resource_type: String,
@@ -154,6 +155,7 @@ pub struct RoleView {
     role_description: Option<String>,
     is_builtin: bool,
     is_global: bool,
+    #[schema(value_type = Vec<PermissionName>)]
     permissions: Vec<String>,
     asset_permissions: Vec<AssetPermission>,
     created_at: DateTime<Utc>,
@@ -207,13 +209,17 @@ pub async fn list(
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct CreateRole {
+    #[schema(min_length = 1, max_length = 200, pattern = r"\S")]
     role_title: String,
     #[serde(default)]
+    #[schema(max_length = 2000)]
     role_description: Option<String>,
     /// `permissionIDs` is the original API's name for the same list.
     #[serde(default, alias = "permissionIDs")]
+    #[schema(value_type = Vec<PermissionName>)]
     permissions: Vec<String>,
     #[serde(default)]
+    #[schema(max_items = 1000)]
     asset_permissions: Vec<AssetPermission>,
 }
 
@@ -247,12 +253,16 @@ pub async fn read(member: TenantMember, state: Data<AppState>) -> Result<HttpRes
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct UpdateRole {
     #[serde(default)]
+    #[schema(min_length = 1, max_length = 200, pattern = r"\S")]
     role_title: Option<String>,
     #[serde(default, deserialize_with = "nullable")]
+    #[schema(max_length = 2000)]
     role_description: Option<Option<String>>,
     #[serde(default, alias = "permissionIDs")]
+    #[schema(value_type = Option<Vec<PermissionName>>)]
     permissions: Option<Vec<String>>,
     #[serde(default)]
+    #[schema(max_items = 1000)]
     asset_permissions: Option<Vec<AssetPermission>>,
 }
 

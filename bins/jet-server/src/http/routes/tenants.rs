@@ -133,6 +133,7 @@ impl TenantView {
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct CreateTenant {
+    #[schema(min_length = 1, max_length = 200, pattern = r"\S")]
     tenant_title: String,
     #[serde(rename = "tenantLogoURL", default)]
     tenant_logo_url: Option<String>,
@@ -178,12 +179,14 @@ pub async fn read(member: TenantMember) -> Result<HttpResponse, ApiError> {
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct UpdateTenant {
     #[serde(default)]
+    #[schema(min_length = 1, max_length = 200, pattern = r"\S")]
     tenant_title: Option<String>,
     #[serde(rename = "tenantLogoURL", default, deserialize_with = "nullable")]
     tenant_logo_url: Option<Option<String>>,
     #[serde(default)]
     is_disabled: Option<bool>,
     #[serde(default)]
+    #[schema(max_length = 1000)]
     disable_reason: Option<String>,
 }
 

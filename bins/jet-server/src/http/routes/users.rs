@@ -84,7 +84,11 @@ pub fn routes() -> Vec<Route> {
         .doc("setUserRoles", "Users", "Replaces a member's roles")
         .body::<SetRoles>()
         .ok::<MemberView>()
-        .errors(&[ErrorCode::ValidationError, ErrorCode::LastAdmin]),
+        .errors(&[
+            ErrorCode::ValidationError,
+            ErrorCode::Conflict,
+            ErrorCode::LastAdmin,
+        ]),
     ]
 }
 
@@ -162,6 +166,7 @@ pub async fn read(member: TenantMember, state: Data<AppState>) -> Result<HttpRes
 pub struct InviteUser {
     /// `tenantUserEmail` is the original API's name.
     #[serde(alias = "tenantUserEmail")]
+    #[schema(format = Email, max_length = 320)]
     email: String,
     #[serde(rename = "roleIDs", default)]
     role_ids: Option<Vec<Uuid>>,
