@@ -2,12 +2,10 @@
 //! so tenant routes do not reload roles and grants on every request.
 //!
 //! Entries live at most `ttl` (default 2 s, `JET_ACCESS_CACHE_SECS`; 0 turns the cache off).
-//! Changes made through this process invalidate the tenant's entries at once; changes made by
-//! another process (PostgreSQL, several servers) are seen within `ttl`. That bound is the
-//! documented staleness: e.g. a role removed from an API key on server A still applies on
-//! server B for at most `ttl`. Only successful lookups are cached, so a new member or key is
-//! never refused because of the cache. Disabled and deleted API keys are refused immediately
-//! everywhere: key resolution is not cached.
+//! A change to roles, grants, memberships, keys or the tenant's status invalidates the tenant's
+//! entries in every process at once, through the change bus (`access_sync`); `ttl` bounds the
+//! staleness only while the bus is down. Only successful lookups are cached, so a new member or
+//! key is never refused because of the cache.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -82,6 +80,11 @@ impl AccessCache {
     /// Forgets every entry of `tenant_id` (after a change to its roles, grants, members or keys).
     pub fn invalidate_tenant(&self, tenant_id: Uuid) {
         self.lock().retain(|(tenant, _), _| *tenant != tenant_id);
+    }
+
+    /// Forgets everything (announcements may have been missed).
+    pub fn flush(&self) {
+        self.lock().clear();
     }
 
     /// Drops expired entries.

@@ -7,7 +7,9 @@
 //! `main.rs` only glues these together.
 
 pub mod access_cache;
+pub mod access_sync;
 pub mod http;
+pub mod key_cache;
 pub mod settings;
 pub mod startup;
 pub mod state;

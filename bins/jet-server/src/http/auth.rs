@@ -111,9 +111,18 @@ pub async fn authenticate(req: &HttpRequest) -> Result<Principal, ApiError> {
 
     let (principal, principal_id) = match Credentials::parse(header)? {
         Credentials::ApiKey(raw) => {
-            let key = rbac::api_keys::resolve(&state.db, &raw, chrono::Utc::now())
-                .await?
-                .ok_or_else(|| ApiError::new(ErrorCode::InvalidApiKey, "the API key is invalid"))?;
+            let key = match state.keys.get(&raw) {
+                Some(key) => key,
+                None => {
+                    let key = rbac::api_keys::resolve(&state.db, &raw, chrono::Utc::now())
+                        .await?
+                        .ok_or_else(|| {
+                            ApiError::new(ErrorCode::InvalidApiKey, "the API key is invalid")
+                        })?;
+                    state.keys.put(&raw, key.clone());
+                    key
+                }
+            };
             let id = format!("apikey:{}", key.id);
             (Principal::ApiKey(key), id)
         }

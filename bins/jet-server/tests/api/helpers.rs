@@ -21,7 +21,8 @@ use test_support::{Backend, TestDatabase};
 pub struct TestApp {
     pub address: String,
     pub client: reqwest::Client,
-    pub database: TestDatabase,
+    /// Shared by [`TestApp::peer`]s: several server processes on one database.
+    pub database: Arc<TestDatabase>,
 }
 
 #[derive(Debug, Deserialize, Serialize)]
@@ -92,6 +93,18 @@ impl TestApp {
     }
 
     pub async fn start(database: TestDatabase, settings: Settings) -> Self {
+        Self::start_on(Arc::new(database), settings).await
+    }
+
+    /// Another server on this one's database, as a second process would be (its own caches,
+    /// its own change-bus listener), with the settings adjusted first.
+    pub async fn peer(&self, adjust: impl FnOnce(&mut Settings)) -> Self {
+        let mut settings = test_settings(&self.database);
+        adjust(&mut settings);
+        Self::start_on(Arc::clone(&self.database), settings).await
+    }
+
+    async fn start_on(database: Arc<TestDatabase>, settings: Settings) -> Self {
         let app = Application::build(settings, test_overrides())
             .await
             .unwrap();

@@ -13,6 +13,7 @@ mod cors;
 mod envelope;
 mod health;
 mod management;
+mod processes;
 mod rate_limit;
 mod reference;
 mod route_table;

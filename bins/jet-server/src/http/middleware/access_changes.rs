@@ -2,8 +2,11 @@
 //!
 //! Routes that change who holds what (roles, grants, memberships, keys, the tenant's status)
 //! declare it in their [`TenantRule`](crate::http::access::TenantRule); this middleware, attached
-//! by the registration, forgets the tenant's cached access before the answer leaves, so the
-//! caller's next request is checked against the new state. No handler has to remember it.
+//! by the registration, forgets the tenant's cached access before the answer leaves (so the
+//! caller's next request is checked against the new state) and announces the change to the
+//! other server processes (`access_sync`). No handler has to remember it.
+
+use std::sync::Arc;
 
 use actix_web::Error;
 use actix_web::body::MessageBody;
@@ -33,7 +36,11 @@ pub async fn invalidate(
     if let (true, Some(tenant_id), Some(state)) = (changes, tenant_id, state)
         && response.status().is_success()
     {
-        state.access.invalidate_tenant(tenant_id);
+        let caches = crate::access_sync::Caches {
+            access: Arc::clone(&state.access),
+            keys: Arc::clone(&state.keys),
+        };
+        crate::access_sync::announce(&state.bus, &caches, tenant_id).await;
     }
     Ok(response)
 }
