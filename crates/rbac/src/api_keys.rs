@@ -22,6 +22,7 @@ use crate::catalog::{Action, Permission, Resource};
 use crate::error::Error;
 use crate::policy::{Grants, Permit, Subject, Target, authorize};
 use crate::store::{checked_roles, grants_of_roles};
+use crate::tenant_lock::lock_writable_tenant;
 
 /// Prefix of every key.
 pub const KEY_PREFIX: &str = "jet_";
@@ -121,6 +122,7 @@ pub async fn create(
     permit.require(tenant_id, Resource::ApiKey, Action::Create)?;
     let title = valid_title(&new.title)?;
     let txn = db.begin().await?;
+    lock_writable_tenant(&txn, tenant_id).await?;
     let role_ids = checked_roles(&txn, tenant_id, &new.role_ids, holder).await?;
     let (id, raw) = insert(&txn, permit, tenant_id, title, &role_ids, false, now).await?;
     txn.commit().await?;
@@ -267,6 +269,7 @@ pub async fn update(
 ) -> Result<ApiKey, Error> {
     permit.require_on(tenant_id, Resource::ApiKey, Action::Update, id)?;
     let txn = db.begin().await?;
+    lock_writable_tenant(&txn, tenant_id).await?;
     let row = find_row(&txn, tenant_id, id).await?;
     let mut update: api_keys::ActiveModel = row.into();
     if let Some(title) = change.title {
@@ -294,11 +297,14 @@ pub async fn delete(
     now: DateTime<Utc>,
 ) -> Result<(), Error> {
     permit.require_on(tenant_id, Resource::ApiKey, Action::Delete, id)?;
-    let row = find_row(db, tenant_id, id).await?;
+    let txn = db.begin().await?;
+    lock_writable_tenant(&txn, tenant_id).await?;
+    let row = find_row(&txn, tenant_id, id).await?;
     let mut update: api_keys::ActiveModel = row.into();
     update.deleted_at = Set(Some(now));
     update.updated_at = Set(now);
-    api_keys::Entity::update(update).exec(db).await?;
+    api_keys::Entity::update(update).exec(&txn).await?;
+    txn.commit().await?;
     Ok(())
 }
 
@@ -313,6 +319,7 @@ pub async fn clone_key(
 ) -> Result<(ApiKey, RawKey), Error> {
     permit.require(tenant_id, Resource::ApiKey, Action::Create)?;
     let txn = db.begin().await?;
+    lock_writable_tenant(&txn, tenant_id).await?;
     let source = find_row(&txn, tenant_id, id).await?;
     // Cloning reads the source: `apikey:read` on it (type-wide, an asset grant or its creator).
     let target = Target {

@@ -39,6 +39,9 @@ pub enum Error {
         /// What is missing.
         message: String,
     },
+    /// The tenant is disabled: it accepts no change but re-enabling.
+    #[error("the tenant is disabled")]
+    TenantDisabled,
     /// No such object in this tenant.
     #[error("not found")]
     NotFound,

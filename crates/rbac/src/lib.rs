@@ -17,6 +17,7 @@ pub mod error;
 pub mod policy;
 pub mod roles;
 pub mod store;
+pub mod tenant_lock;
 
 pub use builtin::BuiltinRole;
 pub use catalog::{Action, Permission, Resource, UnknownPermission};

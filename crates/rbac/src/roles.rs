@@ -23,6 +23,7 @@ use crate::builtin::BuiltinRole;
 use crate::catalog::{Action, Permission, Resource};
 use crate::error::Error;
 use crate::policy::{Grants, Permit};
+use crate::tenant_lock::lock_writable_tenant;
 
 /// Longest role description.
 pub const MAX_DESCRIPTION_CHARS: usize = 2_000;
@@ -357,6 +358,7 @@ pub async fn create(
     let (creator_user_id, created_by_api_key_id) = permit.subject().creator_columns();
     let id = Uuid::now_v7();
     let txn = db.begin().await?;
+    lock_writable_tenant(&txn, tenant_id).await?;
     ensure_title_free(&txn, tenant_id, &title, None).await?;
     roles::Entity::insert(roles::ActiveModel {
         id: Set(id),
@@ -402,6 +404,7 @@ pub async fn update(
     let tenant_id = permit.tenant_id();
     permit.require_on(tenant_id, Resource::Role, Action::Update, id)?;
     let txn = db.begin().await?;
+    lock_writable_tenant(&txn, tenant_id).await?;
     let current = get(&txn, tenant_id, id).await?;
     if current.is_protected() {
         return Err(Error::ProtectedRole);
@@ -449,6 +452,7 @@ pub async fn delete(db: &DatabaseConnection, permit: &Permit, id: Uuid) -> Resul
     let tenant_id = permit.tenant_id();
     permit.require_on(tenant_id, Resource::Role, Action::Delete, id)?;
     let txn = db.begin().await?;
+    lock_writable_tenant(&txn, tenant_id).await?;
     let current = get(&txn, tenant_id, id).await?;
     if current.is_protected() {
         return Err(Error::ProtectedRole);

@@ -23,7 +23,7 @@ use sea_orm::{
 use uuid::Uuid;
 
 use crate::Error;
-use crate::members::lock_tenant;
+use rbac::tenant_lock::lock_writable_tenant;
 
 /// Deepest allowed tree (a root folder has depth 1).
 pub const MAX_DEPTH: usize = 32;
@@ -301,7 +301,7 @@ pub async fn create(
     permit.require(tenant_id, Resource::Folder, Action::Create)?;
     let title = valid_title(&new.title)?;
     let txn = db.begin().await?;
-    lock_tenant(&txn, tenant_id).await?;
+    lock_writable_tenant(&txn, tenant_id).await?;
     let tree = Tree::load(&txn, tenant_id, new.entity_type).await?;
     tree.check_placement(None, new.parent_id, 1)?;
     if tree.title_taken(new.parent_id, &title, None) {
@@ -350,7 +350,7 @@ pub async fn update(
     permit.require_on(tenant_id, Resource::Folder, Action::Update, id)?;
     let title = change.title.as_deref().map(valid_title).transpose()?;
     let txn = db.begin().await?;
-    lock_tenant(&txn, tenant_id).await?;
+    lock_writable_tenant(&txn, tenant_id).await?;
     let (row, entity_type) = find_row(&txn, tenant_id, id).await?;
     let tree = Tree::load(&txn, tenant_id, entity_type).await?;
     let parent = change.parent_id.unwrap_or(row.parent_id);
@@ -383,7 +383,7 @@ pub async fn delete(
     let tenant_id = permit.tenant_id();
     permit.require_on(tenant_id, Resource::Folder, Action::Delete, id)?;
     let txn = db.begin().await?;
-    lock_tenant(&txn, tenant_id).await?;
+    lock_writable_tenant(&txn, tenant_id).await?;
     let (row, entity_type) = find_row(&txn, tenant_id, id).await?;
     folders::Entity::update_many()
         .col_expr(folders::Column::ParentId, Expr::value(row.parent_id))
@@ -456,7 +456,7 @@ pub async fn move_items(
         rbac::authorize(tenant_id, permit.subject(), grants, update, Some(&target))?;
     }
     let txn = db.begin().await?;
-    lock_tenant(&txn, tenant_id).await?;
+    lock_writable_tenant(&txn, tenant_id).await?;
     if let Some(folder_id) = request.folder_id {
         let (_, folder_type) = match find_row(&txn, tenant_id, folder_id).await {
             Err(Error::NotFound) => {

@@ -8,13 +8,13 @@
 //!
 //! A member is `ADMIN` exactly when it holds the tenant's built-in Admin role. **The last active
 //! admin can be neither removed nor demoted.** Concurrent changes cannot race past that rule:
-//! every change first locks the tenant row ([`lock_tenant`]), so the admin count it reads is the
+//! every change first locks the tenant row (`rbac::tenant_lock::lock_writable_tenant`), so the admin count it reads is the
 //! one it commits against (on SQLite the same statement takes the database write lock).
 //!
 //! Members are addressed by user id, or by membership id (the only id a pending invitation has).
 
 use chrono::{DateTime, Utc};
-use db_entity::{tenant_member_roles, tenant_members, tenants, user_tenant_configs, users};
+use db_entity::{tenant_member_roles, tenant_members, user_tenant_configs, users};
 use rbac::{Action, BuiltinRole, Grants, Permit, Resource};
 use sea_orm::sea_query::Expr;
 use sea_orm::{
@@ -25,6 +25,7 @@ use uuid::Uuid;
 
 use crate::Error;
 use crate::tenants::Relationship;
+use rbac::tenant_lock::lock_writable_tenant;
 
 /// Longest e-mail address (RFC 5321).
 pub const MAX_EMAIL_CHARS: usize = 320;
@@ -83,25 +84,6 @@ pub struct Member {
     pub created_at: DateTime<Utc>,
     /// Last change.
     pub updated_at: DateTime<Utc>,
-}
-
-/// Takes the tenant's row lock inside `txn`: the first statement of every change that must see
-/// a stable set of admins (PostgreSQL: row lock; SQLite: the write lock). `NotFound` for an
-/// unknown or deleted tenant.
-pub async fn lock_tenant(txn: &impl ConnectionTrait, tenant_id: Uuid) -> Result<(), Error> {
-    let locked = tenants::Entity::update_many()
-        .col_expr(
-            tenants::Column::UpdatedAt,
-            Expr::col(tenants::Column::UpdatedAt),
-        )
-        .filter(tenants::Column::Id.eq(tenant_id))
-        .filter(tenants::Column::DeletedAt.is_null())
-        .exec(txn)
-        .await?;
-    if locked.rows_affected == 0 {
-        return Err(Error::NotFound);
-    }
-    Ok(())
 }
 
 async fn assemble(
@@ -268,7 +250,7 @@ pub async fn invite(
     permit.require(tenant_id, Resource::User, Action::Create)?;
     let email = valid_email(&invitation.email)?;
     let txn = db.begin().await?;
-    lock_tenant(&txn, tenant_id).await?;
+    lock_writable_tenant(&txn, tenant_id).await?;
     let role_ids = match invitation.role_ids {
         Some(ids) => ids,
         None => vec![rbac::store::builtin_role_id(&txn, tenant_id, BuiltinRole::Viewer).await?],
@@ -327,7 +309,7 @@ pub async fn invite(
 }
 
 /// Refuses a change that would leave the tenant without an active admin. Call it after
-/// [`lock_tenant`] in the same transaction.
+/// `lock_writable_tenant` in the same transaction.
 async fn ensure_another_admin(
     txn: &impl ConnectionTrait,
     tenant_id: Uuid,
@@ -363,7 +345,7 @@ pub async fn set_roles(
     let tenant_id = permit.tenant_id();
     permit.require_on(tenant_id, Resource::User, Action::Update, id)?;
     let txn = db.begin().await?;
-    lock_tenant(&txn, tenant_id).await?;
+    lock_writable_tenant(&txn, tenant_id).await?;
     let row = find_row(&txn, tenant_id, id).await?;
     let role_ids = rbac::store::checked_roles(&txn, tenant_id, role_ids, holder).await?;
     let relationship = relationship_of(&txn, tenant_id, &role_ids).await?;
@@ -391,7 +373,7 @@ pub async fn remove(db: &DatabaseConnection, permit: &Permit, id: Uuid) -> Resul
     let tenant_id = permit.tenant_id();
     permit.require_on(tenant_id, Resource::User, Action::Delete, id)?;
     let txn = db.begin().await?;
-    lock_tenant(&txn, tenant_id).await?;
+    lock_writable_tenant(&txn, tenant_id).await?;
     let row = find_row(&txn, tenant_id, id).await?;
     ensure_another_admin(&txn, tenant_id, &row).await?;
     tenant_members::Entity::delete_many()

@@ -306,7 +306,7 @@ pub async fn update(
     permit.require(tenant_id, rbac::Resource::Tenant, rbac::Action::Update)?;
     let now = now.trunc_subsecs(6);
     let txn = db.begin().await?;
-    crate::members::lock_tenant(&txn, tenant_id).await?;
+    rbac::tenant_lock::lock_tenant(&txn, tenant_id).await?;
     let row = tenants::Entity::find_by_id(tenant_id)
         .filter(tenants::Column::DeletedAt.is_null())
         .one(&txn)

@@ -1,5 +1,6 @@
 //! Members and invitations on SQLite and PostgreSQL: taking up invitations only with a verified
-//! address, no escalation by inviting, and the last-admin rule under concurrency.
+//! address, no escalation by inviting, the last-admin rule under concurrency, and a disabled
+//! tenant refusing every change in the domain itself.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use chrono::Utc;
@@ -291,3 +292,82 @@ async fn concurrent_removals_leave_one_admin(backend: Backend) {
     }
 }
 db_test!(concurrent_removals_leave_one_admin);
+
+async fn a_disabled_tenant_refuses_changes_in_the_domain(backend: Backend) {
+    // The rule holds for callers without HTTP (cron jobs, listeners, workers) too: every domain
+    // change takes the tenant lock that refuses a disabled tenant.
+    let Some((_guard, db)) = fresh(backend).await else {
+        return;
+    };
+    let alice = sign_in(&db, "alice", true).await;
+    let tenant_id = tenant_of(&db, alice).await;
+    let (invite, grants) = permit(&db, tenant_id, alice, Resource::User, Action::Create).await;
+    let (folder, _) = permit(&db, tenant_id, alice, Resource::Folder, Action::Create).await;
+    let (new_role, _) = permit(&db, tenant_id, alice, Resource::Role, Action::Create).await;
+    let (new_key, _) = permit(&db, tenant_id, alice, Resource::ApiKey, Action::Create).await;
+    let (update, _) = permit(&db, tenant_id, alice, Resource::Tenant, Action::Update).await;
+    let status = |disabled: bool| tenants::TenantChange {
+        title: None,
+        logo_url: None,
+        is_disabled: Some(disabled),
+        disable_reason: None,
+    };
+    tenants::update(&db, &update, status(true), Utc::now())
+        .await
+        .unwrap();
+
+    let invitation = || Invitation {
+        email: "bob@example.com".into(),
+        role_ids: None,
+    };
+    let refused = members::invite(&db, &invite, &grants, invitation(), Utc::now()).await;
+    assert!(
+        matches!(refused, Err(Error::Rbac(rbac::Error::TenantDisabled))),
+        "{refused:?}"
+    );
+    let new_folder = || tenancy::folders::NewFolder {
+        entity_type: tenancy::folders::EntityType::Workflow,
+        title: "F".into(),
+        parent_id: None,
+    };
+    let refused = tenancy::folders::create(&db, &folder, new_folder(), Utc::now()).await;
+    assert!(
+        matches!(refused, Err(Error::Rbac(rbac::Error::TenantDisabled))),
+        "{refused:?}"
+    );
+    let role = rbac::roles::NewRole {
+        title: "R".into(),
+        description: None,
+        grants: rbac::roles::RoleGrants {
+            permissions: vec![],
+            asset_grants: vec![],
+        },
+    };
+    let refused = rbac::roles::create(&db, &new_role, &grants, role, Utc::now()).await;
+    assert!(
+        matches!(refused, Err(rbac::Error::TenantDisabled)),
+        "{refused:?}"
+    );
+    let key = rbac::api_keys::NewApiKey {
+        title: "K".into(),
+        role_ids: vec![],
+    };
+    let refused = rbac::api_keys::create(&db, &new_key, tenant_id, &grants, key, Utc::now()).await;
+    assert!(
+        matches!(refused, Err(rbac::Error::TenantDisabled)),
+        "{:?}",
+        refused.map(|(key, _)| key)
+    );
+
+    // Re-enabled, the same calls go through.
+    tenants::update(&db, &update, status(false), Utc::now())
+        .await
+        .unwrap();
+    members::invite(&db, &invite, &grants, invitation(), Utc::now())
+        .await
+        .unwrap();
+    tenancy::folders::create(&db, &folder, new_folder(), Utc::now())
+        .await
+        .unwrap();
+}
+db_test!(a_disabled_tenant_refuses_changes_in_the_domain);

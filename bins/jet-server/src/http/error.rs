@@ -312,6 +312,7 @@ impl From<rbac::Error> for ApiError {
             ),
             rbac::Error::Conflict(message) => ApiError::new(ErrorCode::Conflict, message),
             rbac::Error::NotFound => ApiError::not_found(),
+            rbac::Error::TenantDisabled => ApiError::tenant_disabled(),
             rbac::Error::Denied(denied) => denied.into(),
             error @ (rbac::Error::PermitMismatch(_)
             | rbac::Error::Random

@@ -197,3 +197,63 @@ fn docs_errors_md_lists_exactly_the_error_codes() {
         "docs/errors.md's table must list every ErrorCode with its status, in ErrorCode::ALL's order"
     );
 }
+
+/// The `[^…]` class of whitespace the document's title patterns exclude, as `(first, last)`.
+fn excluded_ranges(pattern: &str) -> Vec<(u32, u32)> {
+    let class = pattern
+        .strip_prefix("[^")
+        .and_then(|rest| rest.strip_suffix(']'))
+        .unwrap_or_else(|| panic!("`{pattern}` is not a negated class"));
+    let code = |hex: &str| u32::from_str_radix(hex, 16).unwrap();
+    class.split("\\u").filter(|part| !part.is_empty()).fold(
+        Vec::new(),
+        |mut ranges: Vec<(u32, u32)>, part| {
+            match part.strip_suffix('-') {
+                // `\uAAAA-` opens a range that the next part closes.
+                Some(first) => ranges.push((code(first), u32::MAX)),
+                None => match ranges.last_mut() {
+                    Some(open) if open.1 == u32::MAX => open.1 = code(part),
+                    _ => ranges.push((code(part), code(part))),
+                },
+            }
+            ranges
+        },
+    )
+}
+
+#[test]
+fn title_patterns_match_what_the_server_trims() {
+    // A title must hold a character Rust's `trim` keeps; the document states that as a regex
+    // that every client (and schemathesis) must read the same way, so it lists the code points
+    // instead of `\S`, whose meaning differs between regex engines (U+0085, U+FEFF).
+    let document = jet_server::http::openapi::document(&jet_server::http::routes());
+    let mut patterns = Vec::new();
+    fn collect(value: &serde_json::Value, out: &mut Vec<String>) {
+        match value {
+            serde_json::Value::Object(map) => {
+                for (key, inner) in map {
+                    match (key.as_str(), inner.as_str()) {
+                        ("pattern", Some(pattern)) => out.push(pattern.to_string()),
+                        _ => collect(inner, out),
+                    }
+                }
+            }
+            serde_json::Value::Array(items) => items.iter().for_each(|v| collect(v, out)),
+            _ => {}
+        }
+    }
+    collect(&document, &mut patterns);
+    assert!(patterns.len() >= 8, "{patterns:?}");
+    for pattern in &patterns {
+        let ranges = excluded_ranges(pattern);
+        for c in (0..=0x10FFFFu32).filter_map(char::from_u32) {
+            let excluded = ranges.iter().any(|(a, b)| (*a..=*b).contains(&(c as u32)));
+            assert_eq!(
+                excluded,
+                c.is_whitespace(),
+                "U+{:04X}: the pattern and Rust's trim disagree",
+                c as u32
+            );
+        }
+    }
+}

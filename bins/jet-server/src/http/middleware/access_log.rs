@@ -32,7 +32,7 @@ pub async fn log(
                 target: "jet_server::access",
                 %method,
                 status = error.as_response_error().status_code().as_u16(),
-                duration_ms = started.elapsed().as_secs_f64() * 1000.0,
+                duration_ms = rounded_ms(started.elapsed()),
                 "request"
             );
             return Err(error);
@@ -46,7 +46,7 @@ pub async fn log(
         method = %request.method(),
         route = route.as_deref().unwrap_or("<unmatched>"),
         status = response.status().as_u16(),
-        duration_ms = started.elapsed().as_secs_f64() * 1000.0,
+        duration_ms = rounded_ms(started.elapsed()),
         tenant = request.match_info().get("tenantID").unwrap_or("-"),
         principal = extensions.get::<PrincipalId>().map(|p| p.0.as_str()).unwrap_or("-"),
         request_id = extensions.get::<RequestId>().map(|r| r.0.as_str()).unwrap_or("-"),
@@ -54,4 +54,26 @@ pub async fn log(
     );
     drop(extensions);
     Ok(response)
+}
+
+/// Milliseconds to two decimals (`1.23`), not the 17 digits of a raw float.
+fn rounded_ms(elapsed: std::time::Duration) -> f64 {
+    (elapsed.as_micros() / 10) as f64 / 100.0
+}
+
+#[cfg(test)]
+mod tests {
+    use super::rounded_ms;
+    use std::time::Duration;
+
+    #[test]
+    fn durations_print_as_rounded_milliseconds() {
+        assert_eq!(rounded_ms(Duration::from_nanos(1_234_567)), 1.23);
+        assert_eq!(rounded_ms(Duration::from_micros(5)), 0.0);
+        assert_eq!(rounded_ms(Duration::from_secs(2)), 2000.0);
+        assert_eq!(
+            format!("{}", rounded_ms(Duration::from_nanos(16_789_999))),
+            "16.78"
+        );
+    }
 }

@@ -209,7 +209,11 @@ pub async fn list(
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct CreateRole {
-    #[schema(min_length = 1, max_length = 200, pattern = r"\S")]
+    #[schema(
+        min_length = 1,
+        max_length = 200,
+        pattern = r"[^\u0009-\u000d\u0020\u0085\u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]"
+    )]
     role_title: String,
     #[serde(default)]
     #[schema(max_length = 2000)]
@@ -253,7 +257,11 @@ pub async fn read(member: TenantMember, state: Data<AppState>) -> Result<HttpRes
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct UpdateRole {
     #[serde(default)]
-    #[schema(min_length = 1, max_length = 200, pattern = r"\S")]
+    #[schema(
+        min_length = 1,
+        max_length = 200,
+        pattern = r"[^\u0009-\u000d\u0020\u0085\u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]"
+    )]
     role_title: Option<String>,
     #[serde(default, deserialize_with = "nullable")]
     #[schema(max_length = 2000)]

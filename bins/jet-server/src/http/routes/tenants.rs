@@ -133,7 +133,11 @@ impl TenantView {
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct CreateTenant {
-    #[schema(min_length = 1, max_length = 200, pattern = r"\S")]
+    #[schema(
+        min_length = 1,
+        max_length = 200,
+        pattern = r"[^\u0009-\u000d\u0020\u0085\u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]"
+    )]
     tenant_title: String,
     #[serde(rename = "tenantLogoURL", default)]
     tenant_logo_url: Option<String>,
@@ -179,7 +183,11 @@ pub async fn read(member: TenantMember) -> Result<HttpResponse, ApiError> {
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct UpdateTenant {
     #[serde(default)]
-    #[schema(min_length = 1, max_length = 200, pattern = r"\S")]
+    #[schema(
+        min_length = 1,
+        max_length = 200,
+        pattern = r"[^\u0009-\u000d\u0020\u0085\u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]"
+    )]
     tenant_title: Option<String>,
     #[serde(rename = "tenantLogoURL", default, deserialize_with = "nullable")]
     tenant_logo_url: Option<Option<String>>,
