@@ -22,7 +22,7 @@ pub fn run(raw: &[String]) -> Result<()> {
         Some("api") => crate::bench_api::run(&raw[1..]),
         Some("engine") => engine(),
         _ => bail!(
-            "usage: cargo xtask bench sandbox | cargo xtask bench api [--postgres] | cargo xtask bench engine"
+            "usage: cargo xtask bench sandbox | cargo xtask bench api [--sqlite|--postgres] | cargo xtask bench engine"
         ),
     }
 }

@@ -9,7 +9,7 @@
 //! cargo xtask tidy                        fmt check, clippy -D warnings, architecture tests
 //! cargo xtask bench sandbox               sandbox cold run vs. isolated-vm, same run
 //! cargo xtask bench engine                workflow engine overhead per node, vs. spawn-per-node
-//! cargo xtask bench api [--postgres]      GET /{tenantID}/roles with an API key vs. /health
+//! cargo xtask bench api [--sqlite|--postgres]  authorized reads vs. /health, pinned, both stores
 //! ```
 #![allow(clippy::print_stdout)] // printing is this program's job
 
@@ -91,6 +91,6 @@ fn print_usage() {
          tidy                          fmt check, clippy -D warnings, architecture tests\n\
          bench sandbox                 sandbox cold run vs. the original's isolated-vm, same run\n\
          bench engine                  workflow engine overhead per node (no-op nodes, in memory)\n\
-         bench api [--postgres]        an authorized tenant route vs. /health, same server, same run"
+         bench api [--sqlite|--postgres]  authorized reads vs. /health, pinned, same run (both stores by default)"
     );
 }

@@ -200,7 +200,13 @@ impl Application {
             }
             database::Backend::Sqlite => db.clone(),
         };
-        let (audit_sink, audit_writer) = ::audit::channel(audit_db);
+        let (audit_sink, audit_writer) = ::audit::channel(
+            audit_db,
+            ::audit::WriterConfig {
+                flush_interval: settings.audit_flush_interval,
+                ..::audit::WriterConfig::default()
+            },
+        );
         // Stopped after HTTP has drained (run_until_stopped), so it writes every last entry.
         workers.spawn("audit-writer", move |stop| audit_writer.run(stop));
 
@@ -218,6 +224,7 @@ impl Application {
             access,
             keys,
             bus,
+            folder_items: tenancy::folder_items::FolderItemRegistry::new(),
             api_description: crate::http::openapi::serialized(&crate::http::routes()),
         });
 

@@ -44,6 +44,9 @@ pub struct AppState {
     pub keys: Arc<crate::key_cache::KeyCache>,
     /// Messages to every server process (cache invalidation; later wake-ups and live events).
     pub bus: change_bus::ChangeBus,
+    /// The item types folders file, registered by the crates that own them (none yet: each
+    /// asset crate adds its own when it lands).
+    pub folder_items: tenancy::folder_items::FolderItemRegistry,
     /// The OpenAPI document, serialized once at start-up.
     pub api_description: actix_web::web::Bytes,
 }

@@ -3,7 +3,7 @@
 //! The server's audit middleware builds an [`AuditEntry`] per request (principal, tenant, method,
 //! route, path, status, duration, client IP, user agent, and the request body passed through
 //! [`redact_body`]) and hands it to an [`AuditSink`]. The [`AuditWriter`] writes entries in
-//! batches — at 10 entries or every 5 seconds — and, when stopped, writes everything still
+//! batches — at 10 entries or every [`WriterConfig::flush_interval`] (5 s unless configured) — and, when stopped, writes everything still
 //! queued, so a graceful stop loses nothing. [`reader::list`] reads a tenant's trail.
 
 pub mod reader;
@@ -16,7 +16,7 @@ use uuid::Uuid;
 
 pub use reader::{AuditFilter, list};
 pub use redact::redact_body;
-pub use writer::{AuditSink, AuditWriter, channel};
+pub use writer::{AuditSink, AuditWriter, WriterConfig, channel};
 
 /// What is recorded about one request.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -1,5 +1,6 @@
-//! The buffered writer: entries are queued by request handlers and written in batches, at 10
-//! entries or every 5 seconds, and everything still queued is written when the writer stops.
+//! The buffered writer: entries are queued by request handlers and written in batches, at
+//! [`WriterConfig::batch_size`] entries or every [`WriterConfig::flush_interval`] (10 and 5 s by
+//! default), and everything still queued is written when the writer stops.
 //!
 //! Requests never wait for the database: [`AuditSink::record`] only queues. The queue is bounded
 //! (100,000 entries); if the database is down long enough to fill it, further entries are
@@ -15,10 +16,24 @@ use tokio_util::sync::CancellationToken;
 
 use crate::AuditEntry;
 
-/// Flush when this many entries are waiting.
-pub const BATCH_SIZE: usize = 10;
-/// Flush at least this often.
-pub const FLUSH_INTERVAL: Duration = Duration::from_secs(5);
+/// When the writer flushes.
+#[derive(Debug, Clone, Copy)]
+pub struct WriterConfig {
+    /// Flush when this many entries are waiting.
+    pub batch_size: usize,
+    /// Flush at least this often.
+    pub flush_interval: Duration,
+}
+
+impl Default for WriterConfig {
+    fn default() -> Self {
+        WriterConfig {
+            batch_size: 10,
+            flush_interval: Duration::from_secs(5),
+        }
+    }
+}
+
 const QUEUE_CAPACITY: usize = 100_000;
 
 /// The handle request handlers record into. Cheap to clone.
@@ -37,9 +52,21 @@ impl AuditSink {
 }
 
 /// Creates the sink and the writer loop; run the loop as a background worker.
-pub fn channel(db: DatabaseConnection) -> (AuditSink, AuditWriter) {
+pub fn channel(db: DatabaseConnection, config: WriterConfig) -> (AuditSink, AuditWriter) {
     let (queue, incoming) = mpsc::channel(QUEUE_CAPACITY);
-    (AuditSink { queue }, AuditWriter { db, incoming })
+    let config = WriterConfig {
+        // A zero would flush on every entry and spin the interval; both mean "as soon as possible".
+        batch_size: config.batch_size.max(1),
+        flush_interval: config.flush_interval.max(Duration::from_millis(1)),
+    };
+    (
+        AuditSink { queue },
+        AuditWriter {
+            db,
+            incoming,
+            config,
+        },
+    )
 }
 
 /// The loop that writes queued entries.
@@ -47,13 +74,14 @@ pub fn channel(db: DatabaseConnection) -> (AuditSink, AuditWriter) {
 pub struct AuditWriter {
     db: DatabaseConnection,
     incoming: mpsc::Receiver<AuditEntry>,
+    config: WriterConfig,
 }
 
 impl AuditWriter {
     /// Writes batches until `stop` is cancelled, then writes everything still queued.
     pub async fn run(mut self, stop: CancellationToken) {
         let mut pending: Vec<AuditEntry> = Vec::new();
-        let mut ticks = tokio::time::interval(FLUSH_INTERVAL);
+        let mut ticks = tokio::time::interval(self.config.flush_interval);
         ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {
             tokio::select! {
@@ -62,7 +90,7 @@ impl AuditWriter {
                 received = self.incoming.recv() => match received {
                     Some(entry) => {
                         pending.push(entry);
-                        if pending.len() >= BATCH_SIZE {
+                        if pending.len() >= self.config.batch_size {
                             self.flush(&mut pending).await;
                         }
                     }

@@ -6,16 +6,16 @@
 //! its items. Every change locks the tenant row first, so two concurrent moves cannot build a
 //! cycle between them.
 //!
-//! Items (workflows, data queries, …) live in tables that later modules add; each has a nullable
-//! `folder_id`. [`ITEM_TABLES`] names those tables; until a type's table exists, moving items of
-//! that type finds none of them and answers `NotFound`.
+//! Items (workflows, data queries, …) belong to the crates that own them; folders reach them
+//! through the [`FolderItemRegistry`] those crates register in. Moving an item that does not
+//! exist in the tenant (or of a type nobody registered) is an unknown reference: nothing moves.
 
 use std::collections::HashMap;
 
 use chrono::{DateTime, Utc};
 use db_entity::folders;
 use rbac::{Action, Grants, Permission, Permit, Resource, Target};
-use sea_orm::sea_query::{Alias, Expr, ExprTrait, Query};
+use sea_orm::sea_query::Expr;
 use sea_orm::{
     ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter,
     QueryOrder, TransactionTrait,
@@ -23,6 +23,7 @@ use sea_orm::{
 use uuid::Uuid;
 
 use crate::Error;
+use crate::folder_items::FolderItemRegistry;
 use rbac::tenant_lock::lock_writable_tenant;
 
 /// Deepest allowed tree (a root folder has depth 1).
@@ -96,10 +97,6 @@ impl EntityType {
         }
     }
 }
-
-/// The tables holding each type's items (`id`, `tenant_id`, `folder_id` columns). Later modules
-/// add their table here when they add it to the schema.
-pub const ITEM_TABLES: &[(EntityType, &str)] = &[];
 
 /// A folder.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -376,6 +373,7 @@ pub async fn update(
 /// Deletes a folder: its children move up to its parent, its items become unfiled.
 pub async fn delete(
     db: &DatabaseConnection,
+    items: &FolderItemRegistry,
     permit: &Permit,
     id: Uuid,
     now: DateTime<Utc>,
@@ -392,25 +390,12 @@ pub async fn delete(
         .filter(folders::Column::ParentId.eq(id))
         .exec(&txn)
         .await?;
-    if let Some(table) = item_table(entity_type) {
-        let unfile = Query::update()
-            .table(Alias::new(table))
-            .value(Alias::new("folder_id"), Option::<Uuid>::None)
-            .and_where(Expr::col(Alias::new("tenant_id")).eq(tenant_id))
-            .and_where(Expr::col(Alias::new("folder_id")).eq(id))
-            .to_owned();
-        txn.execute(&unfile).await?;
+    if let Some(items) = items.get(entity_type) {
+        items.unfile_all(&txn, tenant_id, id, now).await?;
     }
     folders::Entity::delete_by_id(id).exec(&txn).await?;
     txn.commit().await?;
     Ok(())
-}
-
-fn item_table(entity_type: EntityType) -> Option<&'static str> {
-    ITEM_TABLES
-        .iter()
-        .find(|(t, _)| *t == entity_type)
-        .map(|(_, table)| *table)
 }
 
 /// Items to file.
@@ -426,9 +411,10 @@ pub struct MoveItems {
 
 /// Files items into a folder (or unfiles them). The permit is for `folder:update`; the permit's
 /// holder, holding `grants`, must also hold `<type>:update` on every item (type-wide or by an
-/// asset grant). Unknown items: `NotFound`, nothing moved.
+/// asset grant). Items not in the tenant: `UnknownReference` on `entityIDs`, nothing moved.
 pub async fn move_items(
     db: &DatabaseConnection,
+    items: &FolderItemRegistry,
     permit: &Permit,
     grants: &Grants,
     request: MoveItems,
@@ -480,21 +466,21 @@ pub async fn move_items(
     if ids.is_empty() {
         return Ok(0);
     }
-    let Some(table) = item_table(request.entity_type) else {
-        // No items of this type can exist yet.
-        return Err(Error::NotFound);
+    let unknown = || Error::UnknownReference {
+        field: "entityIDs",
+        message: format!(
+            "not every id is a {} of this tenant",
+            request.entity_type.as_str()
+        ),
     };
-    let moved = Query::update()
-        .table(Alias::new(table))
-        .value(Alias::new("folder_id"), request.folder_id)
-        .value(Alias::new("updated_at"), now)
-        .and_where(Expr::col(Alias::new("tenant_id")).eq(tenant_id))
-        .and_where(Expr::col(Alias::new("id")).is_in(ids.clone()))
-        .to_owned();
-    let moved = txn.execute(&moved).await?.rows_affected();
+    // A type nobody registered has no items.
+    let items = items.get(request.entity_type).ok_or_else(unknown)?;
+    let moved = items
+        .file(&txn, tenant_id, &ids, request.folder_id, now)
+        .await?;
     if moved != ids.len() as u64 {
-        // Some ids are not items of this tenant: move nothing.
-        return Err(Error::NotFound);
+        // Dropping the transaction rolls back: nothing moves.
+        return Err(unknown());
     }
     txn.commit().await?;
     Ok(moved)

@@ -7,9 +7,11 @@
 //! Modules: [`users`] (rows synced from verified identities), [`tenants`] (creation with the
 //! creator as admin, changes, disabling, soft deletion, membership lookup), [`members`]
 //! (invitations, removal, roles, the last-admin rule), [`preferences`] (the per-user, per-tenant
-//! preferences blob) and [`folders`] (the asset tree).
+//! preferences blob), [`folders`] (the asset tree) and [`folder_items`] (the items folders file,
+//! registered by the crates that own them).
 
 pub mod error;
+pub mod folder_items;
 pub mod folders;
 pub mod members;
 pub mod preferences;

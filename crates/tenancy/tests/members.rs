@@ -3,39 +3,17 @@
 //! tenant refusing every change in the domain itself.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod support;
+
 use chrono::Utc;
-use database::{DatabaseConfig, connect, migrate};
 use rbac::{Action, BuiltinRole, Permission, Permit, Resource, Subject};
 use sea_orm::DatabaseConnection;
+use support::{fresh, sign_in, tenant_of};
 use tenancy::Error;
 use tenancy::members::{self, Invitation, MemberStatus};
-use tenancy::tenants::{self, NewTenant, Relationship};
-use tenancy::users::{SignedInUser, sync_signed_in_user};
-use test_support::{Backend, TestDatabase, db_test};
+use tenancy::tenants::{self, Relationship};
+use test_support::{Backend, db_test};
 use uuid::Uuid;
-
-async fn fresh(backend: Backend) -> Option<(TestDatabase, DatabaseConnection)> {
-    let test_db = TestDatabase::new(backend).await?;
-    let config = DatabaseConfig::new(&test_db.url);
-    migrate(&config).await.unwrap();
-    let db = connect(&config).await.unwrap();
-    rbac::store::sync_catalog(&db).await.unwrap();
-    Some((test_db, db))
-}
-
-async fn sign_in(db: &DatabaseConnection, subject: &str, verified: bool) -> Uuid {
-    let signed_in = SignedInUser {
-        subject: subject.into(),
-        email: Some(format!("{subject}@example.com")),
-        email_verified: verified,
-        name: None,
-        picture: None,
-    };
-    sync_signed_in_user(db, &signed_in, Utc::now())
-        .await
-        .unwrap()
-        .id
-}
 
 /// What `user` may do as `resource:action` in `tenant_id`, as the server would check it.
 async fn permit(
@@ -56,18 +34,6 @@ async fn permit(
     let permit =
         rbac::authorize(tenant_id, Subject::User(user), &grants, permission, None).unwrap();
     (permit, grants)
-}
-
-async fn tenant_of(db: &DatabaseConnection, admin: Uuid) -> Uuid {
-    let new = NewTenant {
-        title: "T".into(),
-        logo_url: None,
-    };
-    tenants::create(db, admin, new, Utc::now())
-        .await
-        .unwrap()
-        .tenant
-        .id
 }
 
 async fn role(db: &DatabaseConnection, tenant_id: Uuid, role: BuiltinRole) -> Uuid {

@@ -1,35 +1,13 @@
 //! Tenant creation and membership on SQLite and PostgreSQL.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod support;
+
 use chrono::Utc;
-use database::{DatabaseConfig, connect, migrate};
 use rbac::Permission;
+use support::{fresh, sign_in};
 use tenancy::tenants::{self, NewTenant, Relationship};
-use tenancy::users::{SignedInUser, sync_signed_in_user};
-use test_support::{Backend, TestDatabase, db_test};
-
-async fn fresh(backend: Backend) -> Option<(TestDatabase, sea_orm::DatabaseConnection)> {
-    let test_db = TestDatabase::new(backend).await?;
-    let config = DatabaseConfig::new(&test_db.url);
-    migrate(&config).await.unwrap();
-    let db = connect(&config).await.unwrap();
-    rbac::store::sync_catalog(&db).await.unwrap();
-    Some((test_db, db))
-}
-
-async fn user(db: &sea_orm::DatabaseConnection, subject: &str) -> uuid::Uuid {
-    let signed_in = SignedInUser {
-        subject: subject.into(),
-        email: Some(format!("{subject}@example.com")),
-        email_verified: true,
-        name: None,
-        picture: None,
-    };
-    sync_signed_in_user(db, &signed_in, Utc::now())
-        .await
-        .unwrap()
-        .id
-}
+use test_support::{Backend, db_test};
 
 fn new(title: &str) -> NewTenant {
     NewTenant {
@@ -42,8 +20,8 @@ async fn the_creator_is_admin_with_every_permission_and_nobody_else_sees_it(back
     let Some((_guard, db)) = fresh(backend).await else {
         return;
     };
-    let alice = user(&db, "alice").await;
-    let bob = user(&db, "bob").await;
+    let alice = sign_in(&db, "alice", true).await;
+    let bob = sign_in(&db, "bob", true).await;
 
     let created = tenants::create(&db, alice, new("  Acme  "), Utc::now())
         .await
@@ -78,7 +56,7 @@ async fn titles_are_validated(backend: Backend) {
     let Some((_guard, db)) = fresh(backend).await else {
         return;
     };
-    let alice = user(&db, "alice").await;
+    let alice = sign_in(&db, "alice", true).await;
     for title in ["", "   ", &"x".repeat(201)] {
         let error = tenants::create(&db, alice, new(title), Utc::now())
             .await

@@ -2,9 +2,8 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use chrono::{Duration, Utc};
-use database::{DatabaseConfig, connect, migrate};
 use tenancy::users::{SignedInUser, sync_signed_in_user};
-use test_support::{Backend, TestDatabase, db_test};
+use test_support::{Backend, db_test};
 
 fn alice() -> SignedInUser {
     SignedInUser {
@@ -16,16 +15,8 @@ fn alice() -> SignedInUser {
     }
 }
 
-async fn fresh(backend: Backend) -> Option<(TestDatabase, sea_orm::DatabaseConnection)> {
-    let test_db = TestDatabase::new(backend).await?;
-    let config = DatabaseConfig::new(&test_db.url);
-    migrate(&config).await.unwrap();
-    let db = connect(&config).await.unwrap();
-    Some((test_db, db))
-}
-
 async fn first_sight_creates_and_later_sights_refresh(backend: Backend) {
-    let Some((_guard, db)) = fresh(backend).await else {
+    let Some((_guard, db)) = test_support::migrated(backend).await else {
         return;
     };
     let t0 = Utc::now();
@@ -57,7 +48,7 @@ async fn first_sight_creates_and_later_sights_refresh(backend: Backend) {
 db_test!(first_sight_creates_and_later_sights_refresh);
 
 async fn racing_first_requests_create_one_user(backend: Backend) {
-    let Some((_guard, db)) = fresh(backend).await else {
+    let Some((_guard, db)) = test_support::migrated(backend).await else {
         return;
     };
     let now = Utc::now();

@@ -76,6 +76,20 @@ impl TestDatabase {
     }
 }
 
+/// A fresh database on `backend`, migrated, and a connection to it configured as the server
+/// configures its own (`None` as [`TestDatabase::new`]). Keep the `TestDatabase` alive.
+pub async fn migrated(backend: Backend) -> Option<(TestDatabase, sea_orm::DatabaseConnection)> {
+    let test_db = TestDatabase::new(backend).await?;
+    let config = database::DatabaseConfig::new(&test_db.url);
+    database::migrate(&config)
+        .await
+        .unwrap_or_else(|e| panic!("migrating the test database failed: {e}"));
+    let db = database::connect(&config)
+        .await
+        .unwrap_or_else(|e| panic!("connecting to the test database failed: {e}"));
+    Some((test_db, db))
+}
+
 /// `postgres://u@h:5432/old?x=y` with the database name replaced.
 pub fn with_database_name(url: &str, name: &str) -> String {
     let (base, query) = match url.split_once('?') {

@@ -4,7 +4,8 @@
 //!   rules are tested offline exactly as Google's tokens would be checked.
 //! - [`db`]: a fresh database per test on SQLite (always) and PostgreSQL (when
 //!   `TEST_DATABASE_URL` is set; required when `JET_TEST_REQUIRE_POSTGRES=1`), and the
-//!   [`db_test!`] macro that runs one test body on both.
+//!   [`db_test!`] macro that runs one test body on both; [`migrated`] adds the migrations and a
+//!   connection configured as the server configures its own.
 //! - [`http`]: an HTTP client for talking to a spawned server.
 //!
 //! This crate reads environment variables (the test database URL); the tidy test allows that
@@ -15,4 +16,4 @@ pub mod db;
 pub mod http;
 pub mod tokens;
 
-pub use db::{Backend, TestDatabase};
+pub use db::{Backend, TestDatabase, migrated};

@@ -78,8 +78,9 @@ impl FakeClock {
             .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
-    /// Moves time forward and wakes every sleeper whose deadline has come.
-    pub fn advance(&self, by: Duration) {
+    /// Moves time forward and wakes every sleeper whose deadline has come; returns how many
+    /// were woken (sleepers already dropped are not counted).
+    pub fn advance(&self, by: Duration) -> usize {
         let woken = {
             let mut inner = self.lock();
             inner.now = after(inner.now, by);
@@ -87,9 +88,21 @@ impl FakeClock {
             let later = inner.sleepers.split_off(&(now, u64::MAX));
             std::mem::replace(&mut inner.sleepers, later)
         };
-        for (_, sender) in woken {
-            let _ = sender.send(());
-        }
+        woken
+            .into_values()
+            .filter(|sender| !sender.is_closed())
+            .filter_map(|sender| sender.send(()).ok())
+            .count()
+    }
+
+    /// The earliest deadline anyone still sleeps until: the next moment at which advancing the
+    /// clock can make something happen.
+    pub fn next_deadline(&self) -> Option<Timestamp> {
+        self.lock()
+            .sleepers
+            .iter()
+            .find(|(_, sender)| !sender.is_closed())
+            .map(|((deadline, _), _)| *deadline)
     }
 }
 

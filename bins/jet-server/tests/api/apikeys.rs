@@ -4,7 +4,7 @@
 use serde_json::{Value, json};
 use test_support::{Backend, db_test};
 
-use crate::helpers::{TestApp, code, json};
+use crate::helpers::{TestApp, api_key, bearer, code};
 
 async fn an_api_key_acts_in_its_tenant_with_its_roles_until_disabled(backend: Backend) {
     let Some(app) = TestApp::spawn(backend).await else {
@@ -15,56 +15,44 @@ async fn an_api_key_acts_in_its_tenant_with_its_roles_until_disabled(backend: Ba
     let u = app.create_tenant(&alice, "U").await;
     let editor = app.role_id(&alice, &t, "Editor").await;
 
-    let (status, issued) = json(
-        app.post(&format!("/api/v1/tenants/{t}/apikeys"))
-            .bearer_auth(&alice)
-            .json(&json!({"apiKeyTitle": "CI", "roleIDs": [editor]}))
-            .send()
-            .await
-            .unwrap(),
-    )
-    .await;
+    let (status, issued) = app
+        .call(
+            "POST",
+            &format!("/api/v1/tenants/{t}/apikeys"),
+            &bearer(&alice),
+            Some(json!({"apiKeyTitle": "CI", "roleIDs": [editor]})),
+        )
+        .await;
     assert_eq!(status, 201, "{issued}");
     let raw = issued["data"]["apiKey"].as_str().unwrap().to_string();
     let key_id = issued["data"]["apiKeyID"].as_str().unwrap().to_string();
     assert!(raw.starts_with("jet_") && raw.len() == 68);
     assert!(raw.starts_with(issued["data"]["apiKeyPrefix"].as_str().unwrap()));
-    let with_key = |path: String| {
-        app.get(&path)
-            .header("authorization", format!("api_key {raw}"))
-    };
+    let key = api_key(&raw);
+    let admin_auth = bearer(&alice);
 
     // Works on its tenant, with Editor's rights (roles: list yes, apikeys: create no).
-    let (status, _) = json(
-        with_key(format!("/api/v1/tenants/{t}/roles"))
-            .send()
-            .await
-            .unwrap(),
-    )
-    .await;
+    let (status, _) = app
+        .call("GET", &format!("/api/v1/tenants/{t}/roles"), &key, None)
+        .await;
     assert_eq!(status, 200);
-    let (status, denied) = json(
-        app.post(&format!("/api/v1/tenants/{t}/apikeys"))
-            .header("authorization", format!("Bearer {raw}"))
-            .json(&json!({"apiKeyTitle": "x"}))
-            .send()
-            .await
-            .unwrap(),
-    )
-    .await;
+    let (status, denied) = app
+        .call(
+            "POST",
+            &format!("/api/v1/tenants/{t}/apikeys"),
+            &format!("Bearer {raw}"),
+            Some(json!({"apiKeyTitle": "x"})),
+        )
+        .await;
     assert_eq!(status, 403);
     assert_eq!(denied["error"]["required"], "apikey:create");
     // Another tenant of the same owner: 404.
-    let (status, _) = json(
-        with_key(format!("/api/v1/tenants/{u}/roles"))
-            .send()
-            .await
-            .unwrap(),
-    )
-    .await;
+    let (status, _) = app
+        .call("GET", &format!("/api/v1/tenants/{u}/roles"), &key, None)
+        .await;
     assert_eq!(status, 404);
     // User-only routes refuse keys.
-    let (status, _) = json(with_key("/api/v1/auth".into()).send().await.unwrap()).await;
+    let (status, _) = app.call("GET", "/api/v1/auth", &key, None).await;
     assert_eq!(status, 403);
 
     // The raw key never appears again.
@@ -84,61 +72,43 @@ async fn an_api_key_acts_in_its_tenant_with_its_roles_until_disabled(backend: Ba
         assert!(!text.contains(&raw[4..]), "{path} leaks the key");
         assert!(text.contains(&key_id));
     }
-    let (_, listed) = json(
-        app.get(&format!("/api/v1/tenants/{t}/apikeys"))
-            .bearer_auth(&alice)
-            .send()
-            .await
-            .unwrap(),
-    )
-    .await;
+    let (_, listed) = app
+        .call(
+            "GET",
+            &format!("/api/v1/tenants/{t}/apikeys"),
+            &bearer(&alice),
+            None,
+        )
+        .await;
     assert!(
         listed["data"][0]["lastUsedAt"].is_string(),
         "use is recorded"
     );
 
     // Disabled → 401 INVALID_API_KEY; enabled again → works; deleted → 401.
-    let patch = |body: Value| {
-        app.client
-            .patch(app.url(&format!("/api/v1/tenants/{t}/apikeys/{key_id}")))
-            .bearer_auth(&alice)
-            .json(&body)
-            .send()
-    };
-    let (status, changed) = json(
-        patch(json!({"isDisabled": true, "apiKeyTitle": "CI (off)"}))
-            .await
-            .unwrap(),
-    )
-    .await;
+    let one = format!("/api/v1/tenants/{t}/apikeys/{key_id}");
+    let patch = |body: Value| app.call("PATCH", &one, &admin_auth, Some(body));
+    let (status, changed) = patch(json!({"isDisabled": true, "apiKeyTitle": "CI (off)"})).await;
     assert_eq!(status, 200, "{changed}");
     assert_eq!(changed["data"]["apiKeyTitle"], "CI (off)");
-    let (status, body) = json(
-        with_key(format!("/api/v1/tenants/{t}/roles"))
-            .send()
-            .await
-            .unwrap(),
-    )
-    .await;
+    let (status, body) = app
+        .call("GET", &format!("/api/v1/tenants/{t}/roles"), &key, None)
+        .await;
     assert_eq!((status, code(&body)), (401, "INVALID_API_KEY"));
-    json(patch(json!({"isDisabled": false})).await.unwrap()).await;
-    let (status, _) = json(
-        with_key(format!("/api/v1/tenants/{t}/roles"))
-            .send()
-            .await
-            .unwrap(),
-    )
-    .await;
+    patch(json!({"isDisabled": false})).await;
+    let (status, _) = app
+        .call("GET", &format!("/api/v1/tenants/{t}/roles"), &key, None)
+        .await;
     assert_eq!(status, 200);
 
-    let (status, clone) = json(
-        app.post(&format!("/api/v1/tenants/{t}/apikeys/{key_id}/clone"))
-            .bearer_auth(&alice)
-            .send()
-            .await
-            .unwrap(),
-    )
-    .await;
+    let (status, clone) = app
+        .call(
+            "POST",
+            &format!("/api/v1/tenants/{t}/apikeys/{key_id}/clone"),
+            &bearer(&alice),
+            None,
+        )
+        .await;
     assert_eq!(status, 201, "{clone}");
     assert_eq!(clone["data"]["isDisabled"], true, "a clone starts disabled");
     assert_ne!(
@@ -148,32 +118,20 @@ async fn an_api_key_acts_in_its_tenant_with_its_roles_until_disabled(backend: Ba
     );
     assert_eq!(clone["data"]["roleIDs"], issued["data"]["roleIDs"]);
 
-    let (status, _) = json(
-        app.client
-            .delete(app.url(&format!("/api/v1/tenants/{t}/apikeys/{key_id}")))
-            .bearer_auth(&alice)
-            .send()
-            .await
-            .unwrap(),
-    )
-    .await;
+    let (status, _) = app.call("DELETE", &one, &admin_auth, None).await;
     assert_eq!(status, 200);
-    let (status, body) = json(
-        with_key(format!("/api/v1/tenants/{t}/roles"))
-            .send()
-            .await
-            .unwrap(),
-    )
-    .await;
+    let (status, body) = app
+        .call("GET", &format!("/api/v1/tenants/{t}/roles"), &key, None)
+        .await;
     assert_eq!((status, code(&body)), (401, "INVALID_API_KEY"));
-    let (status, _) = json(
-        app.get(&format!("/api/v1/tenants/{t}/apikeys/{key_id}"))
-            .bearer_auth(&alice)
-            .send()
-            .await
-            .unwrap(),
-    )
-    .await;
+    let (status, _) = app
+        .call(
+            "GET",
+            &format!("/api/v1/tenants/{t}/apikeys/{key_id}"),
+            &bearer(&alice),
+            None,
+        )
+        .await;
     assert_eq!(status, 404);
 }
 db_test!(an_api_key_acts_in_its_tenant_with_its_roles_until_disabled);
@@ -217,41 +175,38 @@ async fn keys_are_validated_and_cannot_exceed_their_creator(backend: Backend) {
         (json!({"roleIDs": []}), "apiKeyTitle"),
     ];
     for (body, field) in cases {
-        let (status, answer) = json(
-            app.post(&format!("/api/v1/tenants/{t}/apikeys"))
-                .bearer_auth(&alice)
-                .json(&body)
-                .send()
-                .await
-                .unwrap(),
-        )
-        .await;
+        let (status, answer) = app
+            .call(
+                "POST",
+                &format!("/api/v1/tenants/{t}/apikeys"),
+                &bearer(&alice),
+                Some(body.clone()),
+            )
+            .await;
         assert_eq!(status, 400, "{body}: {answer}");
         assert_eq!(answer["error"]["field"], field, "{body}: {answer}");
     }
 
     // A key without apikey:create is stopped by the route check.
     let viewer = app.role_id(&alice, &t, "Viewer").await;
-    let (_, issued) = json(
-        app.post(&format!("/api/v1/tenants/{t}/apikeys"))
-            .bearer_auth(&alice)
-            .json(&json!({"apiKeyTitle": "v", "roleIDs": [viewer]}))
-            .send()
-            .await
-            .unwrap(),
-    )
-    .await;
+    let (_, issued) = app
+        .call(
+            "POST",
+            &format!("/api/v1/tenants/{t}/apikeys"),
+            &bearer(&alice),
+            Some(json!({"apiKeyTitle": "v", "roleIDs": [viewer]})),
+        )
+        .await;
     let raw = issued["data"]["apiKey"].as_str().unwrap();
     let admin = app.role_id(&alice, &t, "Admin").await;
-    let (status, body) = json(
-        app.post(&format!("/api/v1/tenants/{t}/apikeys"))
-            .header("authorization", format!("api_key {raw}"))
-            .json(&json!({"apiKeyTitle": "escalate", "roleIDs": [admin]}))
-            .send()
-            .await
-            .unwrap(),
-    )
-    .await;
+    let (status, body) = app
+        .call(
+            "POST",
+            &format!("/api/v1/tenants/{t}/apikeys"),
+            &format!("api_key {raw}"),
+            Some(json!({"apiKeyTitle": "escalate", "roleIDs": [admin]})),
+        )
+        .await;
     assert_eq!((status, code(&body)), (403, "PERMISSION_DENIED"));
     assert_eq!(body["error"]["required"], "apikey:create");
 
@@ -259,15 +214,14 @@ async fn keys_are_validated_and_cannot_exceed_their_creator(backend: Backend) {
     // escalation check itself, past the route check.
     let carol = app.token_for("carol", "carol@example.com");
     let minter = minter_member(&app, &carol, &t).await;
-    let (status, body) = json(
-        app.post(&format!("/api/v1/tenants/{t}/apikeys"))
-            .bearer_auth(&carol)
-            .json(&json!({"apiKeyTitle": "escalate", "roleIDs": [admin]}))
-            .send()
-            .await
-            .unwrap(),
-    )
-    .await;
+    let (status, body) = app
+        .call(
+            "POST",
+            &format!("/api/v1/tenants/{t}/apikeys"),
+            &bearer(&carol),
+            Some(json!({"apiKeyTitle": "escalate", "roleIDs": [admin]})),
+        )
+        .await;
     assert_eq!((status, code(&body)), (403, "PERMISSION_DENIED"), "{body}");
     assert!(
         body["error"]["message"]
@@ -280,15 +234,14 @@ async fn keys_are_validated_and_cannot_exceed_their_creator(backend: Backend) {
         "not a missing route permission"
     );
     // The same member may issue a key with exactly its own role.
-    let (status, body) = json(
-        app.post(&format!("/api/v1/tenants/{t}/apikeys"))
-            .bearer_auth(&carol)
-            .json(&json!({"apiKeyTitle": "same rights", "roleIDs": [minter]}))
-            .send()
-            .await
-            .unwrap(),
-    )
-    .await;
+    let (status, body) = app
+        .call(
+            "POST",
+            &format!("/api/v1/tenants/{t}/apikeys"),
+            &bearer(&carol),
+            Some(json!({"apiKeyTitle": "same rights", "roleIDs": [minter]})),
+        )
+        .await;
     assert_eq!(status, 201, "{body}");
 }
 db_test!(keys_are_validated_and_cannot_exceed_their_creator);
@@ -300,14 +253,7 @@ async fn minter_member(app: &TestApp, carol: &str, tenant: &str) -> Value {
     use db_entity::{role_permissions, roles, tenant_member_roles};
     use sea_orm::{ActiveValue::Set, EntityTrait};
 
-    let (_, me) = json(
-        app.get("/api/v1/auth")
-            .bearer_auth(carol)
-            .send()
-            .await
-            .unwrap(),
-    )
-    .await;
+    let (_, me) = app.call("GET", "/api/v1/auth", &bearer(carol), None).await;
     let carol_id: uuid::Uuid = me["data"]["userID"].as_str().unwrap().parse().unwrap();
     let tenant_id: uuid::Uuid = tenant.parse().unwrap();
     let db = sea_orm::Database::connect(&app.database.url).await.unwrap();

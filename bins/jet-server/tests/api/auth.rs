@@ -8,7 +8,7 @@ use serde_json::{Value, json};
 use test_support::tokens::{self, PRIMARY_KID, TestKey, firebase_claims, sign_hs256, unsigned};
 use test_support::{Backend, db_test};
 
-use crate::helpers::{TestApp, code, json};
+use crate::helpers::{TestApp, bearer, code, json};
 
 async fn auth_returns_the_caller_and_creates_the_user_once(backend: Backend) {
     let Some(app) = TestApp::spawn(backend).await else {
@@ -16,22 +16,8 @@ async fn auth_returns_the_caller_and_creates_the_user_once(backend: Backend) {
     };
     let token = app.token_for("firebase-uid-alice", "Alice@Example.com");
 
-    let (status, first) = json(
-        app.get("/api/v1/auth")
-            .bearer_auth(&token)
-            .send()
-            .await
-            .unwrap(),
-    )
-    .await;
-    let (_, second) = json(
-        app.get("/api/v1/auth")
-            .bearer_auth(&token)
-            .send()
-            .await
-            .unwrap(),
-    )
-    .await;
+    let (status, first) = app.call("GET", "/api/v1/auth", &bearer(&token), None).await;
+    let (_, second) = app.call("GET", "/api/v1/auth", &bearer(&token), None).await;
 
     assert_eq!(status, 200, "{first}");
     let user = &first["data"];
@@ -153,14 +139,7 @@ async fn an_unknown_api_key_is_401_invalid_api_key(backend: Backend) {
     };
     let fake_key = format!("jet_{}", "0".repeat(64));
     for header in [format!("api_key {fake_key}"), format!("Bearer {fake_key}")] {
-        let (status, body) = json(
-            app.get("/api/v1/auth")
-                .header("authorization", header)
-                .send()
-                .await
-                .unwrap(),
-        )
-        .await;
+        let (status, body) = app.call("GET", "/api/v1/auth", &header, None).await;
         assert_eq!(status, 401);
         assert_eq!(code(&body), "INVALID_API_KEY");
     }
@@ -180,27 +159,15 @@ async fn local_identity_mode_trusts_the_data_directory_key(backend: Backend) {
         tokens::now(),
     );
 
-    let (status, body) = json(
-        app.get("/api/v1/auth")
-            .bearer_auth(&token)
-            .send()
-            .await
-            .unwrap(),
-    )
-    .await;
+    let (status, body) = app.call("GET", "/api/v1/auth", &bearer(&token), None).await;
     assert_eq!(status, 200, "{body}");
     assert_eq!(body["data"]["email"], "bob@example.com");
     assert_eq!(body["data"]["displayName"], "Bob");
 
     let firebase = app.token_for("u", "a@example.com");
-    let (status, _) = json(
-        app.get("/api/v1/auth")
-            .bearer_auth(&firebase)
-            .send()
-            .await
-            .unwrap(),
-    )
-    .await;
+    let (status, _) = app
+        .call("GET", "/api/v1/auth", &bearer(&firebase), None)
+        .await;
     assert_eq!(status, 401, "a Firebase token means nothing in local mode");
 }
 db_test!(local_identity_mode_trusts_the_data_directory_key);

@@ -11,7 +11,7 @@ async fn unknown_routes_and_methods_answer_in_the_envelope(backend: Backend) {
         return;
     };
 
-    let (status, body) = json(app.get("/api/v1/nothing-here").send().await.unwrap()).await;
+    let (status, body) = app.call("GET", "/api/v1/nothing-here", "", None).await;
     assert_eq!(status, 404);
     assert_eq!(code(&body), "NOT_FOUND");
     assert!(body["error"]["message"].is_string());
@@ -41,7 +41,9 @@ async fn bad_json_is_400_and_names_the_field(backend: Backend) {
         return;
     };
     let valid = json!({"name": "a", "age": 3, "profile": {"nickname": "b"}});
-    let (status, body) = json(app.post("/__test/echo").json(&valid).send().await.unwrap()).await;
+    let (status, body) = app
+        .call("POST", "/__test/echo", "", Some(valid.clone()))
+        .await;
     assert_eq!(status, 200, "{body}");
     assert_eq!(body, valid);
 
@@ -68,14 +70,9 @@ async fn bad_json_is_400_and_names_the_field(backend: Backend) {
         ),
     ];
     for (payload, field) in cases {
-        let (status, body) = json(
-            app.post("/__test/echo")
-                .json(&payload)
-                .send()
-                .await
-                .unwrap(),
-        )
-        .await;
+        let (status, body) = app
+            .call("POST", "/__test/echo", "", Some(payload.clone()))
+            .await;
         assert_eq!(status, 400, "{payload}: {body}");
         assert_eq!(code(&body), "VALIDATION_ERROR");
         assert_eq!(body["error"]["field"].as_str(), field, "{payload}: {body}");
@@ -89,14 +86,9 @@ async fn bad_json_is_400_and_names_the_field(backend: Backend) {
         json!(null),
         json!(7),
     ] {
-        let (status, body) = json(
-            app.post("/__test/echo")
-                .json(&payload)
-                .send()
-                .await
-                .unwrap(),
-        )
-        .await;
+        let (status, body) = app
+            .call("POST", "/__test/echo", "", Some(payload.clone()))
+            .await;
         assert_eq!(
             (status, code(&body)),
             (400, "VALIDATION_ERROR"),
@@ -196,7 +188,7 @@ async fn a_panicking_handler_is_a_plain_500_and_the_server_keeps_serving(backend
         );
     }
     // One HTTP worker in tests: it survived the panics.
-    let (status, _) = json(app.get("/health").send().await.unwrap()).await;
+    let (status, _) = app.call("GET", "/health", "", None).await;
     assert_eq!(status, 200);
 }
 db_test!(a_panicking_handler_is_a_plain_500_and_the_server_keeps_serving);

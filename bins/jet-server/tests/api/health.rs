@@ -26,7 +26,7 @@ async fn ready_is_ok_when_the_database_answers(backend: Backend) {
     let Some(app) = TestApp::spawn(backend).await else {
         return;
     };
-    let (status, body) = json(app.get("/ready").send().await.unwrap()).await;
+    let (status, body) = app.call("GET", "/ready", "", None).await;
     assert_eq!(status, 200);
     assert_eq!(body["status"], "ready");
 }
@@ -48,11 +48,11 @@ async fn ready_is_503_when_the_database_is_gone() {
     .await
     .unwrap();
 
-    let (status, body) = json(app.get("/ready").send().await.unwrap()).await;
+    let (status, body) = app.call("GET", "/ready", "", None).await;
 
     assert_eq!(status, 503);
     assert_eq!(code(&body), "SERVICE_UNAVAILABLE");
-    let (status, _) = json(app.get("/health").send().await.unwrap()).await;
+    let (status, _) = app.call("GET", "/health", "", None).await;
     assert_eq!(status, 200, "liveness does not depend on the database");
 }
 

@@ -64,6 +64,8 @@ pub fn test_settings(database: &TestDatabase) -> Settings {
         trust_forwarded_for: false,
     };
     settings.shutdown_timeout = Duration::from_secs(1);
+    // The audit trail is polled by tests: a short interval keeps them from waiting seconds.
+    settings.audit_flush_interval = Duration::from_millis(50);
     settings
 }
 
@@ -198,6 +200,16 @@ pub async fn json(response: reqwest::Response) -> (u16, serde_json::Value) {
     let status = response.status().as_u16();
     let body = response.json().await.unwrap_or(serde_json::Value::Null);
     (status, body)
+}
+
+/// The `Authorization` value for an ID token.
+pub fn bearer(token: &str) -> String {
+    format!("Bearer {token}")
+}
+
+/// The `Authorization` value for an API key.
+pub fn api_key(raw: &str) -> String {
+    format!("api_key {raw}")
 }
 
 /// The `error.code` of an envelope.

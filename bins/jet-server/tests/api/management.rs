@@ -488,7 +488,11 @@ async fn folders_form_a_tree_without_cycles(backend: Backend) {
             Some(json!({"entityType": "workflow", "entityIDs": [uuid::Uuid::now_v7()], "folderID": null})),
         )
         .await;
-    assert_eq!(status, 404, "{body}");
+    assert_eq!(
+        (status, code(&body), body["error"]["field"].as_str()),
+        (409, "CONFLICT", Some("entityIDs")),
+        "{body}"
+    );
     let (status, body) = t
         .call(
             "POST",

@@ -2,7 +2,7 @@
 
 use test_support::{Backend, db_test};
 
-use crate::helpers::{TestApp, code, json};
+use crate::helpers::{TestApp, bearer, code, json};
 
 async fn the_per_ip_limit_answers_429_with_retry_after(backend: Backend) {
     let Some(app) = TestApp::spawn_with(backend, |s| s.rate_limits.per_ip_per_minute = 3).await
@@ -37,14 +37,7 @@ async fn the_per_principal_limit_counts_each_caller_separately(backend: Backend)
     let alice = app.token_for("alice", "alice@example.com");
     let bob = app.token_for("bob", "bob@example.com");
     for _ in 0..2 {
-        let (status, _) = json(
-            app.get("/api/v1/auth")
-                .bearer_auth(&alice)
-                .send()
-                .await
-                .unwrap(),
-        )
-        .await;
+        let (status, _) = app.call("GET", "/api/v1/auth", &bearer(&alice), None).await;
         assert_eq!(status, 200);
     }
 
@@ -57,14 +50,7 @@ async fn the_per_principal_limit_counts_each_caller_separately(backend: Backend)
     assert_eq!(refused.status(), 429);
     assert!(refused.headers().contains_key("retry-after"));
 
-    let (status, _) = json(
-        app.get("/api/v1/auth")
-            .bearer_auth(&bob)
-            .send()
-            .await
-            .unwrap(),
-    )
-    .await;
+    let (status, _) = app.call("GET", "/api/v1/auth", &bearer(&bob), None).await;
     assert_eq!(status, 200, "another principal has its own budget");
 }
 db_test!(the_per_principal_limit_counts_each_caller_separately);

@@ -3,7 +3,7 @@
 use serde_json::json;
 use test_support::{Backend, db_test};
 
-use crate::helpers::{TestApp, code, json};
+use crate::helpers::{TestApp, bearer, code};
 
 async fn a_created_tenant_is_the_creators_and_invisible_to_others(backend: Backend) {
     let Some(app) = TestApp::spawn(backend).await else {
@@ -12,15 +12,14 @@ async fn a_created_tenant_is_the_creators_and_invisible_to_others(backend: Backe
     let alice = app.token_for("alice", "alice@example.com");
     let bob = app.token_for("bob", "bob@example.com");
 
-    let (status, created) = json(
-        app.post("/api/v1/tenants")
-            .bearer_auth(&alice)
-            .json(&json!({"tenantTitle": "Acme", "tenantLogoURL": "https://example.com/logo.png"}))
-            .send()
-            .await
-            .unwrap(),
-    )
-    .await;
+    let (status, created) = app
+        .call(
+            "POST",
+            "/api/v1/tenants",
+            &bearer(&alice),
+            Some(json!({"tenantTitle": "Acme", "tenantLogoURL": "https://example.com/logo.png"})),
+        )
+        .await;
     assert_eq!(status, 201, "{created}");
     let tenant = &created["data"];
     assert_eq!(tenant["tenantTitle"], "Acme");
@@ -28,45 +27,35 @@ async fn a_created_tenant_is_the_creators_and_invisible_to_others(backend: Backe
     assert_eq!(tenant["role"], "ADMIN");
     let id = tenant["tenantID"].as_str().unwrap().to_string();
 
-    let (status, mine) = json(
-        app.get("/api/v1/tenants")
-            .bearer_auth(&alice)
-            .send()
-            .await
-            .unwrap(),
-    )
-    .await;
+    let (status, mine) = app
+        .call("GET", "/api/v1/tenants", &bearer(&alice), None)
+        .await;
     assert_eq!(status, 200);
     assert_eq!(mine["data"].as_array().unwrap().len(), 1);
-    let (status, read) = json(
-        app.get(&format!("/api/v1/tenants/{id}"))
-            .bearer_auth(&alice)
-            .send()
-            .await
-            .unwrap(),
-    )
-    .await;
+    let (status, read) = app
+        .call(
+            "GET",
+            &format!("/api/v1/tenants/{id}"),
+            &bearer(&alice),
+            None,
+        )
+        .await;
     assert_eq!(status, 200);
     assert_eq!(read["data"]["tenantID"], id.as_str());
-    let (status, catalog) = json(
-        app.get(&format!("/api/v1/tenants/{id}/roles/permissions"))
-            .bearer_auth(&alice)
-            .send()
-            .await
-            .unwrap(),
-    )
-    .await;
+    let (status, catalog) = app
+        .call(
+            "GET",
+            &format!("/api/v1/tenants/{id}/roles/permissions"),
+            &bearer(&alice),
+            None,
+        )
+        .await;
     assert_eq!(status, 200);
     assert_eq!(catalog["data"].as_array().unwrap().len(), 73);
 
-    let (_, theirs) = json(
-        app.get("/api/v1/tenants")
-            .bearer_auth(&bob)
-            .send()
-            .await
-            .unwrap(),
-    )
-    .await;
+    let (_, theirs) = app
+        .call("GET", "/api/v1/tenants", &bearer(&bob), None)
+        .await;
     assert_eq!(theirs["data"], json!([]));
     let unknown = uuid::Uuid::now_v7().to_string();
     let mut bodies = Vec::new();
@@ -77,7 +66,7 @@ async fn a_created_tenant_is_the_creators_and_invisible_to_others(backend: Backe
         format!("/api/v1/tenants/{unknown}/roles/permissions"),
         "/api/v1/tenants/not-a-uuid".to_string(),
     ] {
-        let (status, body) = json(app.get(&path).bearer_auth(&bob).send().await.unwrap()).await;
+        let (status, body) = app.call("GET", &path, &bearer(&bob), None).await;
         assert_eq!(status, 404, "{path}");
         assert_eq!(code(&body), "NOT_FOUND");
         bodies.push(body);
@@ -87,13 +76,9 @@ async fn a_created_tenant_is_the_creators_and_invisible_to_others(backend: Backe
         "a stranger cannot tell which tenants exist"
     );
 
-    let (status, _) = json(
-        app.get(&format!("/api/v1/tenants/{id}"))
-            .send()
-            .await
-            .unwrap(),
-    )
-    .await;
+    let (status, _) = app
+        .call("GET", &format!("/api/v1/tenants/{id}"), "", None)
+        .await;
     assert_eq!(status, 401, "no credentials come before the tenant check");
 }
 db_test!(a_created_tenant_is_the_creators_and_invisible_to_others);
@@ -111,27 +96,21 @@ async fn creating_a_tenant_validates_its_body(backend: Backend) {
         (json!({"tenantTitle": "ok", "surprise": true}), "surprise"),
     ];
     for (body, field) in cases {
-        let (status, answer) = json(
-            app.post("/api/v1/tenants")
-                .bearer_auth(&alice)
-                .json(&body)
-                .send()
-                .await
-                .unwrap(),
-        )
-        .await;
+        let (status, answer) = app
+            .call(
+                "POST",
+                "/api/v1/tenants",
+                &bearer(&alice),
+                Some(body.clone()),
+            )
+            .await;
         assert_eq!(status, 400, "{body}: {answer}");
         assert_eq!(code(&answer), "VALIDATION_ERROR");
         assert_eq!(answer["error"]["field"], field, "{body}: {answer}");
     }
-    let (_, mine) = json(
-        app.get("/api/v1/tenants")
-            .bearer_auth(&alice)
-            .send()
-            .await
-            .unwrap(),
-    )
-    .await;
+    let (_, mine) = app
+        .call("GET", "/api/v1/tenants", &bearer(&alice), None)
+        .await;
     assert_eq!(mine["data"], json!([]));
 }
 db_test!(creating_a_tenant_validates_its_body);

@@ -1,6 +1,7 @@
 //! The engine: the public API embedders call, wired to the dispatcher ([`worker`]), the run
 //! cache and commit loop ([`runs`]) and the transition rules ([`transition`]).
 
+mod idle;
 mod runs;
 pub mod transition;
 mod worker;
@@ -140,6 +141,7 @@ impl EngineBuilder {
             cache: Mutex::new(HashMap::new()),
             run_tokens: Mutex::new(HashMap::new()),
             wake: Notify::new(),
+            idle: idle::IdleSignal::default(),
             finished,
             shutdown: CancellationToken::new(),
             tracker: TaskTracker::new(),
@@ -164,6 +166,8 @@ pub(crate) struct Core {
     cache: Mutex<HashMap<RunId, Arc<tokio::sync::Mutex<Option<RunState>>>>>,
     run_tokens: Mutex<HashMap<RunId, CancellationToken>>,
     wake: Notify,
+    /// Reports passes of the dispatcher that found nothing to do ([`Engine::idle`]).
+    idle: idle::IdleSignal,
     /// Final snapshots of runs finished by this engine (the live state, which the property
     /// tests show equals the fold of the log), so `wait` need not replay the log.
     finished: broadcast::Sender<(RunId, Arc<RunSnapshot>)>,
@@ -397,6 +401,20 @@ impl Engine {
                 _ = finished.recv() => {}
                 () = tokio::time::sleep(Duration::from_millis(25)) => {}
             }
+        }
+    }
+
+    /// Resolves once this engine's dispatcher has found, after the call, nothing due to claim
+    /// and no attempt of its own in flight (or the engine is shutting down). Time-driven work is
+    /// due only when the engine's clock says so: with a [`FakeClock`](crate::FakeClock), `idle`
+    /// after `advance` means everything the advance made due has run, and whatever has not run
+    /// was not due. Work other engines on the store are doing is not waited for.
+    pub async fn idle(&self) {
+        let ticket = self.core.idle.request();
+        self.core.wake.notify_one();
+        tokio::select! {
+            () = self.core.idle.reached(ticket) => {}
+            () = self.core.shutdown.cancelled() => {}
         }
     }
 

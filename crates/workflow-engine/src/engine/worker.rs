@@ -1,7 +1,8 @@
 //! The dispatcher and the workers. The dispatcher claims due tasks from the queue (fairly
 //! across namespaces) while fewer than `concurrency` are in flight, and sleeps until a commit
 //! adds work, the clock reaches the next due time, or the poll interval passes (to see work
-//! other processes added). Each claimed task runs on its own Tokio task: a node attempt under
+//! other processes added). A pass that finds nothing due with no attempt in flight reports
+//! idle ([`super::Engine::idle`]). Each claimed task runs on its own Tokio task: a node attempt under
 //! its timeout and lease, then a transition that records the result and acknowledges the task.
 
 use std::sync::Arc;
@@ -19,7 +20,8 @@ use crate::store::{Claimed, TaskKind};
 
 /// Claims and starts tasks until shutdown.
 pub(crate) async fn dispatch(core: Arc<Core>) {
-    let slots = Arc::new(Semaphore::new(core.config.concurrency.max(1)));
+    let concurrency = core.config.concurrency.max(1);
+    let slots = Arc::new(Semaphore::new(concurrency));
     loop {
         if core.shutdown.is_cancelled() {
             return;
@@ -32,12 +34,18 @@ pub(crate) async fn dispatch(core: Arc<Core>) {
             }
             continue;
         }
+        let idle_ticket = core.idle.newest();
         let claimed = match core
             .store
             .claim(&core.worker, core.clock.now(), core.config.lease, free)
             .await
         {
-            Ok(claimed) => claimed,
+            Ok(claimed) => {
+                if claimed.is_empty() && free == concurrency {
+                    core.idle.report(idle_ticket);
+                }
+                claimed
+            }
             Err(error) => {
                 tracing::warn!(%error, "claiming tasks failed");
                 Vec::new()
@@ -67,6 +75,10 @@ pub(crate) async fn dispatch(core: Arc<Core>) {
             core.tracker.spawn(async move {
                 run_task(&worker, task).await;
                 drop(permit);
+                // Someone waits for idleness: look again now rather than at the next poll.
+                if worker.idle.awaited() {
+                    worker.wake.notify_one();
+                }
             });
         }
     }

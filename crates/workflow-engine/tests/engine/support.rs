@@ -19,6 +19,8 @@ pub struct Execution {
     pub activation: u32,
     pub attempt: u32,
     pub key: String,
+    /// The engine (`worker_id`) that executed it.
+    pub worker: String,
 }
 
 /// Shared record of executions.
@@ -51,6 +53,8 @@ impl Journal {
 #[derive(Debug)]
 pub struct Probe {
     pub journal: Arc<Journal>,
+    /// The engine it is registered on, recorded with each execution.
+    pub worker: String,
 }
 
 #[async_trait]
@@ -71,6 +75,7 @@ impl NodeHandler for Probe {
             activation: input.activation,
             attempt: input.attempt,
             key: input.idempotency_key.clone(),
+            worker: self.worker.clone(),
         });
         if config.get("crashAt").is_some() && self.journal.crash_mode.load(Ordering::SeqCst) {
             std::future::pending::<()>().await;
@@ -180,6 +185,7 @@ impl Harness {
             .clock(Arc::new(clock.clone()))
             .node_type(Arc::new(Probe {
                 journal: journal.clone(),
+                worker: worker.into(),
             }))
             .data_queries(Arc::new(EchoQueries))
             .workflows(library.clone())

@@ -272,7 +272,7 @@ async fn a_delay_schedules_the_next_node_later_and_nothing_waits() {
         unreachable!()
     };
     assert_eq!(due - t0, chrono::Duration::minutes(90));
-    tokio::time::sleep(Duration::from_millis(50)).await;
+    h.engine.idle().await;
     assert_eq!(h.journal.count(run, "after"), 0);
     assert_eq!(
         h.engine.snapshot(NS, run).await.unwrap().status,
@@ -389,6 +389,7 @@ async fn a_node_past_its_timeout_fails() {
         "nodes": [{"id": "start", "type": "start"}, {"id": "slow", "type": "probe", "timeoutSeconds": 5, "config": {"hang": true}}],
         "edges": [{"source": "start", "target": "slow"}]
     });
+    let t0 = h.engine.now();
     let mut rx = h.events.subscribe();
     let run = h.start(workflow, json!({})).await;
     Harness::event(
@@ -396,9 +397,20 @@ async fn a_node_past_its_timeout_fails() {
         |e| matches!(&e.kind, EngineEventKind::NodeStarted { node, .. } if node == "slow"),
     )
     .await;
-    tokio::time::sleep(Duration::from_millis(20)).await;
-    h.clock.advance(Duration::from_secs(4));
-    tokio::time::sleep(Duration::from_millis(20)).await;
+    // The attempt hangs, so the engine never idles; the clock shows what can happen instead:
+    // once the attempt has armed its timers, the earliest is the timeout, 5 s after it started.
+    tokio::time::timeout(Duration::from_secs(10), async {
+        while h.clock.next_deadline() != Some(t0 + chrono::Duration::seconds(5)) {
+            tokio::task::yield_now().await;
+        }
+    })
+    .await
+    .expect("the attempt did not arm a timeout at 5 s");
+    assert_eq!(
+        h.clock.advance(Duration::from_secs(4)),
+        0,
+        "nothing is due before 5 s"
+    );
     assert_eq!(
         h.engine.snapshot(NS, run).await.unwrap().status,
         RunStatus::Running
@@ -453,7 +465,7 @@ async fn exhausted_retries_fail_the_run_or_follow_the_error_edge() {
         let run = h.start(workflow, json!({})).await;
         let done = loop {
             h.clock.advance(Duration::from_millis(10));
-            tokio::time::sleep(Duration::from_millis(5)).await;
+            h.engine.idle().await;
             let snapshot = h.engine.snapshot(NS, run).await.unwrap();
             if snapshot.status.is_terminal() {
                 break snapshot;
@@ -547,7 +559,7 @@ async fn a_data_collection_suspends_until_the_host_submits() {
         Err(Error::InvalidState(_))
     ));
     h.clock.advance(Duration::from_secs(3600 * 2));
-    tokio::time::sleep(Duration::from_millis(30)).await;
+    h.engine.idle().await;
     assert_eq!(
         h.journal.count(run, "late"),
         0,
@@ -569,7 +581,7 @@ async fn an_expired_data_collection_takes_the_expired_path_or_fails() {
         })
         .await;
         h.clock.advance(Duration::from_secs(59));
-        tokio::time::sleep(Duration::from_millis(20)).await;
+        h.engine.idle().await;
         assert_eq!(
             h.engine.snapshot(NS, run).await.unwrap().status,
             RunStatus::Running
@@ -713,7 +725,7 @@ async fn cancelling_a_run_stops_its_in_flight_node_and_starts_nothing_new() {
         matches!(e.kind, EngineEventKind::RunCancelled { .. })
     })
     .await;
-    tokio::time::sleep(Duration::from_millis(30)).await;
+    h.engine.idle().await;
     assert_eq!(h.journal.count(run, "never"), 0);
     assert_eq!(h.store.task_count(), 0, "no queued work is left behind");
     h.engine.cancel(NS, run, None).await.unwrap();

@@ -235,7 +235,14 @@ pub async fn update(
 /// `DELETE …/folders/{folderID}` (`folder:delete`): children move up, items become unfiled.
 pub async fn delete(member: TenantMember, state: Data<AppState>) -> Result<HttpResponse, ApiError> {
     let id = member.object_id()?;
-    tenancy::folders::delete(&state.db, member.permit()?, id, Utc::now()).await?;
+    tenancy::folders::delete(
+        &state.db,
+        &state.folder_items,
+        member.permit()?,
+        id,
+        Utc::now(),
+    )
+    .await?;
     Ok(ok(FolderDeleted {
         folder_id: id,
         deleted: true,
@@ -284,6 +291,7 @@ pub async fn move_items(
     };
     let moved = tenancy::folders::move_items(
         &state.db,
+        &state.folder_items,
         member.permit()?,
         &member.grants,
         request,
