@@ -1,42 +1,68 @@
-//! Keeps cached access (grants, `access_cache`; resolved API keys, `key_cache`) in step across
-//! server processes through the change bus.
+//! The caches derived from a tenant's access data (grants, resolved API keys, the role list),
+//! kept in step across server processes through the change bus.
 //!
 //! After a successful call to a route declared `changes_access`, [`announce`] drops the tenant's
 //! entries here at once and publishes the tenant id on [`TOPIC`]; [`follow`], running in every
-//! process, drops them there when the message arrives, and flushes both caches whenever the bus
-//! says messages may have been missed (a reconnect). The caches' TTL bounds staleness only while
-//! the bus is down.
+//! process, drops them there when the message arrives, and flushes every cache whenever the bus
+//! says messages may have been missed (a reconnect). The TTL (`JET_ACCESS_CACHE_SECS`) bounds
+//! staleness only while the bus is down.
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use change_bus::{ChangeBus, Event, Subscription};
 use tokio_util::sync::CancellationToken;
 use uuid::Uuid;
 
 use crate::access_cache::AccessCache;
+use crate::http::pagination::Rendered;
 use crate::key_cache::KeyCache;
+use crate::tenant_cache::TenantCache;
 
 /// The bus topic; its payload is the tenant id.
 pub const TOPIC: &str = "access";
 
-/// The two caches kept in step.
+/// A tenant's roles with their grants, serialized as `GET …/roles` shows them (once, on a miss).
+pub type RoleListCache = TenantCache<Uuid, Arc<Vec<Rendered>>>;
+
+/// The caches kept in step. Cheap to clone.
 #[derive(Debug, Clone)]
 pub struct Caches {
     /// Grants by tenant and principal.
     pub access: Arc<AccessCache>,
     /// Resolved API keys.
     pub keys: Arc<KeyCache>,
+    /// Role lists by tenant.
+    pub roles: Arc<RoleListCache>,
 }
 
 impl Caches {
+    /// Empty caches whose entries live `ttl` (zero: nothing is cached).
+    pub fn new(ttl: Duration) -> Self {
+        Caches {
+            access: Arc::new(TenantCache::new(ttl)),
+            keys: Arc::new(TenantCache::new(ttl)),
+            roles: Arc::new(TenantCache::new(ttl)),
+        }
+    }
+
     fn invalidate_tenant(&self, tenant_id: Uuid) {
         self.access.invalidate_tenant(tenant_id);
         self.keys.invalidate_tenant(tenant_id);
+        self.roles.invalidate_tenant(tenant_id);
     }
 
     fn flush(&self) {
         self.access.flush();
         self.keys.flush();
+        self.roles.flush();
+    }
+
+    /// Drops expired entries (run periodically, so idle entries do not pile up).
+    pub fn forget_expired(&self) {
+        self.access.forget_expired();
+        self.keys.forget_expired();
+        self.roles.forget_expired();
     }
 }
 

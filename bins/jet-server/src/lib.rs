@@ -14,4 +14,5 @@ pub mod settings;
 pub mod startup;
 pub mod state;
 pub mod telemetry;
+pub mod tenant_cache;
 pub mod workers;

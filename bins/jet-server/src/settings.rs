@@ -113,7 +113,7 @@ pub struct Settings {
     pub shutdown_timeout: Duration,
     /// How long loaded grants may be reused (0: never); the staleness bound across processes.
     pub access_cache_ttl: Duration,
-    /// How often queued audit entries are written at the latest.
+    /// How long after it is queued an audit entry is written (with everything queued by then).
     pub audit_flush_interval: Duration,
     /// Log filter (`RUST_LOG` syntax).
     pub log_filter: String,
@@ -324,7 +324,7 @@ impl Settings {
             },
             shutdown_timeout: Duration::from_secs(vars.parse("JET_SHUTDOWN_TIMEOUT_SECS", 20)?),
             access_cache_ttl: Duration::from_secs(vars.parse("JET_ACCESS_CACHE_SECS", 2)?),
-            audit_flush_interval: Duration::from_millis(vars.parse("JET_AUDIT_FLUSH_MS", 5000)?),
+            audit_flush_interval: Duration::from_millis(vars.parse("JET_AUDIT_FLUSH_MS", 250)?),
             log_filter: vars.get("RUST_LOG").unwrap_or_else(|| "info".into()),
             log_format,
         })

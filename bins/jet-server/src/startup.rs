@@ -150,14 +150,10 @@ impl Application {
             gc_limits.forget_idle()
         });
 
-        let access = Arc::new(crate::access_cache::AccessCache::new(
-            settings.access_cache_ttl,
-        ));
-        let keys = Arc::new(crate::key_cache::KeyCache::new(settings.access_cache_ttl));
-        let (expiring, expiring_keys) = (Arc::clone(&access), Arc::clone(&keys));
+        let caches = crate::access_sync::Caches::new(settings.access_cache_ttl);
+        let expiring = caches.clone();
         workers.spawn_periodic("access-cache-gc", Duration::from_secs(30), move || {
-            expiring.forget_expired();
-            expiring_keys.forget_expired();
+            expiring.forget_expired()
         });
 
         // The change bus: in-process on SQLite (one process), LISTEN/NOTIFY on PostgreSQL.
@@ -173,15 +169,12 @@ impl Application {
             }
             database::Backend::Sqlite => change_bus::ChangeBus::in_process(),
         };
-        let caches = crate::access_sync::Caches {
-            access: Arc::clone(&access),
-            keys: Arc::clone(&keys),
-        };
+        let following = caches.clone();
         let announcements = bus
             .subscribe(crate::access_sync::TOPIC)
             .map_err(|e| StartupError::ChangeBus(e.to_string()))?;
         workers.spawn("access-sync", move |stop| {
-            crate::access_sync::follow(announcements, caches, stop)
+            crate::access_sync::follow(announcements, following, stop)
         });
 
         // On PostgreSQL the writer gets a pool of its own. Connections of the shared pool are
@@ -204,7 +197,6 @@ impl Application {
             audit_db,
             ::audit::WriterConfig {
                 flush_interval: settings.audit_flush_interval,
-                ..::audit::WriterConfig::default()
             },
         );
         // Stopped after HTTP has drained (run_until_stopped), so it writes every last entry.
@@ -221,8 +213,7 @@ impl Application {
             limits,
             encryption_key,
             audit: audit_sink,
-            access,
-            keys,
+            caches,
             bus,
             folder_items: tenancy::folder_items::FolderItemRegistry::new(),
             api_description: crate::http::openapi::serialized(&crate::http::routes()),

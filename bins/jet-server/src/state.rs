@@ -38,10 +38,9 @@ pub struct AppState {
     pub encryption_key: EncryptionKey,
     /// Where audit entries are queued.
     pub audit: audit::AuditSink,
-    /// Recently loaded tenant access (grants), bounded in age.
-    pub access: Arc<crate::access_cache::AccessCache>,
-    /// Recently resolved API keys, bounded in age.
-    pub keys: Arc<crate::key_cache::KeyCache>,
+    /// Recently loaded grants, resolved API keys and role lists, kept in step across
+    /// processes by `access_sync`.
+    pub caches: crate::access_sync::Caches,
     /// Messages to every server process (cache invalidation; later wake-ups and live events).
     pub bus: change_bus::ChangeBus,
     /// The item types folders file, registered by the crates that own them (none yet: each

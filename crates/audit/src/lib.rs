@@ -3,8 +3,8 @@
 //! The server's audit middleware builds an [`AuditEntry`] per request (principal, tenant, method,
 //! route, path, status, duration, client IP, user agent, and the request body passed through
 //! [`redact_body`]) and hands it to an [`AuditSink`]. The [`AuditWriter`] writes entries in
-//! batches — at 10 entries or every [`WriterConfig::flush_interval`] (5 s unless configured) — and, when stopped, writes everything still
-//! queued, so a graceful stop loses nothing. [`reader::list`] reads a tenant's trail.
+//! batches, [`WriterConfig::flush_interval`] (1 s unless configured) after they arrive, and, when
+//! stopped, writes everything still queued, so a graceful stop loses nothing. [`reader::list`] reads a tenant's trail.
 
 pub mod reader;
 pub mod redact;

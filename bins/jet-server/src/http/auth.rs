@@ -111,7 +111,8 @@ pub async fn authenticate(req: &HttpRequest) -> Result<Principal, ApiError> {
 
     let (principal, principal_id) = match Credentials::parse(header)? {
         Credentials::ApiKey(raw) => {
-            let key = match state.keys.get(&raw) {
+            let digest = crate::key_cache::digest(&raw);
+            let key = match state.caches.keys.get(&digest) {
                 Some(key) => key,
                 None => {
                     let key = rbac::api_keys::resolve(&state.db, &raw, chrono::Utc::now())
@@ -119,7 +120,7 @@ pub async fn authenticate(req: &HttpRequest) -> Result<Principal, ApiError> {
                         .ok_or_else(|| {
                             ApiError::new(ErrorCode::InvalidApiKey, "the API key is invalid")
                         })?;
-                    state.keys.put(&raw, key.clone());
+                    state.caches.keys.put(digest, key.tenant_id, key.clone());
                     key
                 }
             };

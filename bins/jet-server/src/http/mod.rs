@@ -3,6 +3,11 @@
 //! [`routes`] gathers every routes module's [`Route`]s; [`configure`] registers them. Each path is
 //! one `web::resource` carrying the policies of its methods (read by the extractors), whose
 //! default service answers 405; the app's default service answers 404, both in the envelope.
+//! Paths under `/api/v1/tenants/{tenantID}` are registered inside one scope of that prefix: the
+//! router tries resources in order, matching each parameterised one with a regular expression,
+//! so without the scope a request for a late tenant route paid for every earlier pattern
+//! (profiling showed the router as a quarter of an authorized read); inside it, most remaining
+//! patterns are plain strings.
 
 pub mod access;
 pub mod auth;
@@ -17,7 +22,7 @@ pub mod route;
 pub mod routes;
 pub mod tenant_member;
 
-use actix_web::middleware::from_fn;
+use actix_web::middleware::{Condition, from_fn};
 use actix_web::web::{self, ServiceConfig};
 use actix_web::{HttpResponse, ResponseError};
 
@@ -25,8 +30,8 @@ use crate::http::access::{Access, PathPolicies};
 use crate::http::error::{ApiError, ErrorCode};
 use crate::http::route::Route;
 
-/// Every route of the server, in registration order (a literal path before a parameter that
-/// would also match it: `/roles/permissions` before `/roles/{roleID}`).
+/// Every route of the server. [`configure`] registers literal paths before parameterised ones,
+/// so `/roles/permissions` wins over `/roles/{roleID}` whatever the order here.
 pub fn routes() -> Vec<Route> {
     [
         routes::health::routes(),
@@ -44,6 +49,9 @@ pub fn routes() -> Vec<Route> {
     .collect()
 }
 
+/// The prefix of every tenant route, registered as one scope.
+pub const TENANT_SCOPE: &str = "/api/v1/tenants/{tenantID}";
+
 /// Registers [`routes`] (one resource per path, with its policies) and the path/query error
 /// handlers.
 pub fn configure(cfg: &mut ServiceConfig) {
@@ -54,34 +62,77 @@ pub fn configure(cfg: &mut ServiceConfig) {
         ApiError::new(ErrorCode::ValidationError, format!("query: {error}")).into()
     }));
     let routes = routes();
+    let mut tenant_scope = web::scope(TENANT_SCOPE);
+    let mut after_scope = Vec::new();
+    for path in registration_order(&routes) {
+        match in_tenant_scope(path) {
+            Some(rest) => tenant_scope = tenant_scope.service(path_resource(&routes, path, rest)),
+            None if path.contains('{') => after_scope.push(path),
+            None => {
+                cfg.service(path_resource(&routes, path, path));
+            }
+        }
+    }
+    cfg.service(tenant_scope);
+    for path in after_scope {
+        cfg.service(path_resource(&routes, path, path));
+    }
+}
+
+/// The resource serving `path` (registered as `registered_as`, relative inside the scope): its
+/// routes, its policies as app data, and cache invalidation when one of them changes access.
+fn path_resource(
+    routes: &[Route],
+    path: &'static str,
+    registered_as: &'static str,
+) -> impl actix_web::dev::HttpServiceFactory + 'static {
+    let on_path: Vec<&Route> = routes.iter().filter(|r| r.path == path).collect();
+    let policies = PathPolicies {
+        pattern: path,
+        methods: on_path
+            .iter()
+            .map(|route| (route.method.clone(), route.access))
+            .collect(),
+    };
+    let changes_access = on_path
+        .iter()
+        .any(|route| matches!(route.access, Access::Tenant(rule) if rule.changes_access));
+    on_path
+        .iter()
+        .fold(
+            resource(registered_as).app_data(policies),
+            |resource, route| resource.route(route.build()),
+        )
+        .wrap(Condition::new(
+            changes_access,
+            from_fn(middleware::access_changes::invalidate),
+        ))
+}
+
+/// The rest of `path` after [`TENANT_SCOPE`] ("" for the prefix itself), if it is a tenant path.
+fn in_tenant_scope(path: &'static str) -> Option<&'static str> {
+    path.strip_prefix(TENANT_SCOPE)
+        .filter(|rest| rest.is_empty() || rest.starts_with('/'))
+}
+
+/// The distinct paths of `routes` in the order the router tries them: top-level literal paths,
+/// then the tenant scope (its literal paths, then its parameterised ones), then the other
+/// parameterised paths. Literals are string comparisons and always win over a parameter that
+/// would also match them; parameterised patterns are regular expressions (about a microsecond
+/// each), tried only after every literal failed.
+pub fn registration_order(routes: &[Route]) -> Vec<&'static str> {
     let mut paths: Vec<&'static str> = Vec::new();
-    for route in &routes {
+    for route in routes {
         if !paths.contains(&route.path) {
             paths.push(route.path);
         }
     }
-    for path in paths {
-        let on_path: Vec<&Route> = routes.iter().filter(|r| r.path == path).collect();
-        let policies = PathPolicies(
-            on_path
-                .iter()
-                .map(|route| (route.method.clone(), route.access))
-                .collect(),
-        );
-        let changes_access = on_path
-            .iter()
-            .any(|route| matches!(route.access, Access::Tenant(rule) if rule.changes_access));
-        let resource = on_path
-            .iter()
-            .fold(resource(path).app_data(policies), |resource, route| {
-                resource.route(route.build())
-            });
-        if changes_access {
-            cfg.service(resource.wrap(from_fn(middleware::access_changes::invalidate)));
-        } else {
-            cfg.service(resource);
-        }
-    }
+    // A stable sort: within a group, the declared order.
+    paths.sort_by_key(|path| match in_tenant_scope(path) {
+        Some(rest) => (1, rest.contains('{')),
+        None => (if path.contains('{') { 2 } else { 0 }, false),
+    });
+    paths
 }
 
 /// Every route is registered through this: unknown methods answer 405 in the envelope, and a
@@ -119,7 +170,7 @@ async fn method_not_allowed(req: actix_web::HttpRequest) -> HttpResponse {
     .error_response();
     if let Some(policies) = req.app_data::<PathPolicies>() {
         let allowed: Vec<&str> = policies
-            .0
+            .methods
             .iter()
             .map(|(method, _)| method.as_str())
             .collect();

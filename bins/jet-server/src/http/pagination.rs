@@ -6,9 +6,9 @@
 
 use actix_web::HttpResponse;
 use serde::{Deserialize, Serialize};
-use serde_json::json;
 use utoipa::IntoParams;
 
+use crate::http::envelope::{self, Page};
 use crate::http::error::{ApiError, ErrorCode};
 
 /// Page size when none is asked for.
@@ -78,9 +78,12 @@ impl Paging {
 
     /// The answer for one page of `data` out of `total`.
     pub fn respond<T: Serialize>(self, data: Vec<T>, total: u64) -> HttpResponse {
-        HttpResponse::Ok().json(json!({
-            "data": data, "page": self.page, "pageSize": self.page_size, "total": total
-        }))
+        envelope::page(Page {
+            data,
+            page: self.page,
+            page_size: self.page_size,
+            total,
+        })
     }
 
     /// Keeps the items whose `text` contains `search`, then answers the requested page.
@@ -106,9 +109,104 @@ impl Paging {
     }
 }
 
+/// A list item serialized once, when its list was cached, with the lower-cased text `search`
+/// looks in: a cached list answers without serializing its items again.
+#[derive(Debug, Clone)]
+pub struct Rendered {
+    json: String,
+    search_text: String,
+}
+
+impl Rendered {
+    /// Serializes `item`; `search_text` is what `search` matches (any case).
+    pub fn of<T: Serialize>(item: &T, search_text: &str) -> Result<Self, ApiError> {
+        let json = serde_json::to_string(item).map_err(|error| {
+            tracing::error!(%error, "a list item did not serialize");
+            ApiError::server_error()
+        })?;
+        Ok(Rendered {
+            json,
+            search_text: search_text.to_lowercase(),
+        })
+    }
+}
+
+impl Paging {
+    /// [`Paging::respond_filtered`] for items already serialized: the same answer, built by
+    /// joining their JSON.
+    pub fn respond_rendered(self, items: &[Rendered], search: Option<&str>) -> HttpResponse {
+        let matching: Vec<&Rendered> = items
+            .iter()
+            .filter(|item| search.is_none_or(|needle| item.search_text.contains(needle)))
+            .collect();
+        let total = matching.len();
+        let skip =
+            usize::try_from((self.page - 1).saturating_mul(self.page_size)).unwrap_or(usize::MAX);
+        let take = usize::try_from(self.page_size).unwrap_or(usize::MAX);
+        let page: Vec<&str> = matching
+            .into_iter()
+            .skip(skip)
+            .take(take)
+            .map(|item| item.json.as_str())
+            .collect();
+        let mut body = String::with_capacity(page.iter().map(|j| j.len() + 1).sum::<usize>() + 64);
+        body.push_str("{\"data\":[");
+        body.push_str(&page.join(","));
+        body.push_str(&format!(
+            "],\"page\":{},\"pageSize\":{},\"total\":{total}}}",
+            self.page, self.page_size
+        ));
+        HttpResponse::Ok()
+            .content_type(actix_web::http::header::ContentType::json())
+            .body(body)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[actix_web::test]
+    async fn rendered_lists_answer_exactly_as_serialized_ones() {
+        #[derive(Serialize)]
+        struct Item {
+            title: String,
+            n: u32,
+        }
+        let items: Vec<Item> = (0..7)
+            .map(|n| Item {
+                title: format!("Item \"{n}\" é"),
+                n,
+            })
+            .collect();
+        let rendered: Vec<Rendered> = items
+            .iter()
+            .map(|item| Rendered::of(item, &item.title).unwrap())
+            .collect();
+        for (page, page_size, search) in [
+            (1, 50, None),
+            (2, 3, None),
+            (9, 3, None),
+            (1, 50, Some("ITEM \"3")),
+        ] {
+            let paging = Paging::new(Some(page), Some(page_size)).unwrap();
+            let needle = search.map(str::to_lowercase);
+            let items: Vec<&Item> = items.iter().collect();
+            let expected = paging.respond_filtered(items, needle.as_deref(), |i| i.title.clone());
+            let actual = paging.respond_rendered(&rendered, needle.as_deref());
+            let body = |response: HttpResponse| async move {
+                let bytes = actix_web::body::to_bytes(response.into_body())
+                    .await
+                    .unwrap();
+                serde_json::from_slice::<serde_json::Value>(&bytes).unwrap()
+            };
+            assert_eq!(
+                body(actual).await,
+                body(expected).await,
+                "{page} {page_size} {search:?}"
+            );
+        }
+    }
 
     #[test]
     fn paging_validates_and_defaults() {

@@ -45,7 +45,7 @@ pub struct TenantMember {
     /// The user's membership (`None` for an API key).
     pub membership: Option<Membership>,
     /// What the principal holds here.
-    pub grants: Grants,
+    pub grants: Arc<Grants>,
     /// Proof of the route's declared permission (`None` for membership-only routes).
     permit: Option<Permit>,
     /// The route's object (checked: the permit is for it) or source (the domain checks it),
@@ -124,7 +124,7 @@ async fn load_access(
             Ok(Access {
                 tenant: membership.tenant.clone(),
                 membership: Some(membership),
-                grants,
+                grants: Arc::new(grants),
             })
         }
         Principal::ApiKey(key) => {
@@ -138,7 +138,7 @@ async fn load_access(
             Ok(Access {
                 tenant,
                 membership: None,
-                grants,
+                grants: Arc::new(grants),
             })
         }
     }
@@ -183,11 +183,14 @@ async fn extract(req: &HttpRequest) -> Result<TenantMember, ApiError> {
     let tenant_id = path_uuid(req, "tenantID")?;
 
     let subject = subject_of(&principal);
-    let access = match state.access.get(tenant_id, subject) {
+    let access = match state.caches.access.get(&(tenant_id, subject)) {
         Some(access) => access,
         None => {
             let access = Arc::new(load_access(state, &principal, tenant_id).await?);
-            state.access.put(tenant_id, subject, Arc::clone(&access));
+            state
+                .caches
+                .access
+                .put((tenant_id, subject), tenant_id, Arc::clone(&access));
             access
         }
     };

@@ -4,7 +4,8 @@
 //!   p50 and p99, for the issue note; nothing here asserts on time);
 //! - after B's listening connection is terminated (`pg_terminate_backend`), B reconnects and
 //!   flushes its caches: a change written to the database behind every cache's back becomes
-//!   visible on B.
+//!   visible on B;
+//! - a role created or renamed on A is what B lists next (B had the old list cached).
 
 use std::time::{Duration, Instant};
 
@@ -162,4 +163,67 @@ async fn a_reconnected_listener_flushes_the_caches() {
         .call("GET", &roles, &format!("Bearer {token}"), None)
         .await;
     assert_eq!(status, 200, "B serves after reconnecting: {body}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_role_created_on_one_process_is_listed_on_the_other() {
+    let Some((a, b)) = two_processes().await else {
+        return;
+    };
+    let token = a.token_for("alice", "alice@example.com");
+    let admin = format!("Bearer {token}");
+    let tenant = a.create_tenant(&token, "T").await;
+    let roles = format!("/api/v1/tenants/{tenant}/roles");
+    let titles = |body: &serde_json::Value| -> Vec<String> {
+        body["data"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|r| r["roleTitle"].as_str().unwrap().to_string())
+            .collect()
+    };
+    // B lists (and caches, for an hour) the built-in roles.
+    let (status, body) = b.call("GET", &roles, &admin, None).await;
+    assert_eq!((status, titles(&body).len()), (200, 3), "{body}");
+
+    let (status, created) = a
+        .call(
+            "POST",
+            &roles,
+            &admin,
+            Some(json!({"roleTitle": "Operators", "permissions": ["role:read"]})),
+        )
+        .await;
+    assert_eq!(status, 201, "{created}");
+    let started = Instant::now();
+    loop {
+        let (status, body) = b.call("GET", &roles, &admin, None).await;
+        assert_eq!(status, 200, "{body}");
+        if titles(&body).contains(&"Operators".to_string()) {
+            break;
+        }
+        assert!(
+            started.elapsed() < PATIENCE,
+            "B still lists the old roles after {PATIENCE:?}"
+        );
+    }
+    // And a change to it, on A, is what B lists next.
+    let role_id = created["data"]["roleID"].as_str().unwrap();
+    let (status, body) = a
+        .call(
+            "PATCH",
+            &format!("{roles}/{role_id}"),
+            &admin,
+            Some(json!({"roleTitle": "Runners"})),
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
+    let started = Instant::now();
+    loop {
+        let (_, body) = b.call("GET", &roles, &admin, None).await;
+        if titles(&body).contains(&"Runners".to_string()) {
+            break;
+        }
+        assert!(started.elapsed() < PATIENCE, "B lists the old title");
+    }
 }

@@ -118,12 +118,7 @@ fn no_route_is_hidden_by_an_earlier_path() {
     // actix matches resources in registration order, whatever the method: a parameter path
     // registered before a literal one would swallow it (`/roles/{roleID}` vs `/roles/permissions`).
     let routes: Vec<Route> = jet_server::http::routes();
-    let mut paths: Vec<&str> = Vec::new();
-    for route in &routes {
-        if !paths.contains(&route.path) {
-            paths.push(route.path);
-        }
-    }
+    let paths = jet_server::http::registration_order(&routes);
     for (i, later) in paths.iter().enumerate() {
         let sample = fill_path(later, &uuid::Uuid::now_v7().to_string());
         for earlier in &paths[..i] {

@@ -6,8 +6,6 @@
 //! caller's next request is checked against the new state) and announces the change to the
 //! other server processes (`access_sync`). No handler has to remember it.
 
-use std::sync::Arc;
-
 use actix_web::Error;
 use actix_web::body::MessageBody;
 use actix_web::dev::{ServiceRequest, ServiceResponse};
@@ -36,11 +34,7 @@ pub async fn invalidate(
     if let (true, Some(tenant_id), Some(state)) = (changes, tenant_id, state)
         && response.status().is_success()
     {
-        let caches = crate::access_sync::Caches {
-            access: Arc::clone(&state.access),
-            keys: Arc::clone(&state.keys),
-        };
-        crate::access_sync::announce(&state.bus, &caches, tenant_id).await;
+        crate::access_sync::announce(&state.bus, &state.caches, tenant_id).await;
     }
     Ok(response)
 }

@@ -40,11 +40,11 @@ pub async fn log(
     };
     let request = response.request();
     let extensions = request.extensions();
-    let route = request.match_pattern();
+    let route = crate::http::access::route_pattern(request);
     tracing::info!(
         target: "jet_server::access",
         method = %request.method(),
-        route = route.as_deref().unwrap_or("<unmatched>"),
+        route = route.unwrap_or("<unmatched>"),
         status = response.status().as_u16(),
         duration_ms = rounded_ms(started.elapsed()),
         tenant = request.match_info().get("tenantID").unwrap_or("-"),

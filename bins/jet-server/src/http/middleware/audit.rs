@@ -95,9 +95,9 @@ pub async fn record(
         user_id,
         api_key_id,
         method,
-        route: request
-            .match_pattern()
-            .unwrap_or_else(|| "<unmatched>".into()),
+        route: crate::http::access::route_pattern(request)
+            .unwrap_or("<unmatched>")
+            .to_string(),
         path,
         status: response.status().as_u16(),
         duration_ms: u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX),

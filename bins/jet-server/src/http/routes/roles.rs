@@ -1,6 +1,8 @@
 //! `/api/v1/tenants/{tenantID}/roles`: the tenant's roles (list, create, read, change, delete)
 //! and the permission catalog.
 
+use std::sync::Arc;
+
 use actix_web::web::Data;
 use actix_web::{HttpRequest, HttpResponse};
 use chrono::{DateTime, Utc};
@@ -15,7 +17,7 @@ use crate::http::catalog_schema::PermissionName;
 use crate::http::envelope::{created, ok};
 use crate::http::error::{ApiError, ErrorCode};
 use crate::http::json::nullable;
-use crate::http::pagination::ListQuery;
+use crate::http::pagination::{ListQuery, Rendered};
 use crate::http::route::Route;
 use crate::http::tenant_member::{TenantBody, TenantMember, query};
 use crate::state::AppState;
@@ -47,7 +49,8 @@ pub fn routes() -> Vec<Route> {
         .ok_list::<PermissionView>(),
         Route::post(
             ALL,
-            Access::Tenant(TenantRule::writes(Resource::Role, Action::Create)),
+            // The tenant's role list changes: cached lists are dropped everywhere.
+            Access::Tenant(TenantRule::writes(Resource::Role, Action::Create).changes_access()),
             create,
         )
         .doc(
@@ -194,15 +197,33 @@ pub async fn list(
     req: HttpRequest,
 ) -> Result<HttpResponse, ApiError> {
     let (paging, search) = query::<ListQuery>(&req)?.paging()?;
-    let roles = rbac::roles::list(&state.db, member.tenant_id()).await?;
-    let views: Vec<RoleView> = roles.into_iter().map(RoleView::from).collect();
-    Ok(paging.respond_filtered(views, search.as_deref(), |r| {
-        format!(
-            "{} {}",
-            r.role_title,
-            r.role_description.as_deref().unwrap_or("")
-        )
-    }))
+    let tenant_id = member.tenant_id();
+    // Serialized once per change of the tenant's roles (see `access_sync`).
+    let roles = match state.caches.roles.get(&tenant_id) {
+        Some(roles) => roles,
+        None => {
+            let listed = rbac::roles::list(&state.db, tenant_id).await?;
+            let rendered = listed
+                .into_iter()
+                .map(RoleView::from)
+                .map(|view| {
+                    let search_text = format!(
+                        "{} {}",
+                        view.role_title,
+                        view.role_description.as_deref().unwrap_or("")
+                    );
+                    Rendered::of(&view, &search_text)
+                })
+                .collect::<Result<Vec<_>, _>>()?;
+            let rendered = Arc::new(rendered);
+            state
+                .caches
+                .roles
+                .put(tenant_id, tenant_id, Arc::clone(&rendered));
+            rendered
+        }
+    };
+    Ok(paging.respond_rendered(&roles, search.as_deref()))
 }
 
 /// `POST …/roles` body.
