@@ -8,6 +8,7 @@
 //! store.
 
 use std::collections::HashMap;
+use std::future::Future;
 use std::hash::Hash;
 use std::sync::{Mutex, MutexGuard, PoisonError};
 use std::time::{Duration, Instant};
@@ -53,6 +54,22 @@ impl<K: Eq + Hash, V: Clone> TenantCache<K, V> {
         let entries = self.lock();
         let entry = entries.get(key)?;
         (entry.stored.elapsed() < self.ttl).then(|| entry.value.clone())
+    }
+
+    /// The fresh entry for `key`, or what `load` finds, remembered as part of the tenant
+    /// `tenant_of` names. A failed load is not cached.
+    pub async fn get_or_load<E>(
+        &self,
+        key: K,
+        load: impl Future<Output = Result<V, E>>,
+        tenant_of: impl FnOnce(&V) -> Uuid,
+    ) -> Result<V, E> {
+        if let Some(value) = self.get(&key) {
+            return Ok(value);
+        }
+        let value = load.await?;
+        self.put(key, tenant_of(&value), value.clone());
+        Ok(value)
     }
 
     /// Remembers `value` for `key`, as part of `tenant_id`.

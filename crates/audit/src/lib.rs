@@ -3,7 +3,7 @@
 //! The server's audit middleware builds an [`AuditEntry`] per request (principal, tenant, method,
 //! route, path, status, duration, client IP, user agent, and the request body passed through
 //! [`redact_body`]) and hands it to an [`AuditSink`]. The [`AuditWriter`] writes entries in
-//! batches, [`WriterConfig::flush_interval`] (1 s unless configured) after they arrive, and, when
+//! batches, [`WriterConfig::flush_interval`] (250 ms unless configured) after they arrive, and, when
 //! stopped, writes everything still queued, so a graceful stop loses nothing. [`reader::list`] reads a tenant's trail.
 
 pub mod reader;

@@ -1,5 +1,5 @@
 //! The buffered writer: entries are queued by request handlers and written in batches. When an
-//! entry arrives the writer waits [`WriterConfig::flush_interval`] (1 s by default), then writes
+//! entry arrives the writer waits [`WriterConfig::flush_interval`] (250 ms by default), then writes
 //! everything queued by then; everything still queued is written when the writer stops.
 //!
 //! Waiting instead of writing at every N entries matters under load: the writer wakes once per
@@ -30,7 +30,7 @@ pub struct WriterConfig {
 impl Default for WriterConfig {
     fn default() -> Self {
         WriterConfig {
-            flush_interval: Duration::from_secs(1),
+            flush_interval: Duration::from_millis(250),
         }
     }
 }

@@ -51,7 +51,7 @@ impl FromRequest for Caller {
 impl Caller {
     async fn extract(req: &HttpRequest) -> Result<Caller, ApiError> {
         if access::declared(req) != Some(Access::User) {
-            tracing::error!(route = ?req.match_pattern(), "Caller on a route not declared Access::User");
+            tracing::error!(route = ?crate::http::access::route_pattern(req), "Caller on a route not declared Access::User");
             return Err(ApiError::server_error());
         }
         match authenticate(req).await? {
@@ -112,18 +112,18 @@ pub async fn authenticate(req: &HttpRequest) -> Result<Principal, ApiError> {
     let (principal, principal_id) = match Credentials::parse(header)? {
         Credentials::ApiKey(raw) => {
             let digest = crate::key_cache::digest(&raw);
-            let key = match state.caches.keys.get(&digest) {
-                Some(key) => key,
-                None => {
-                    let key = rbac::api_keys::resolve(&state.db, &raw, chrono::Utc::now())
-                        .await?
-                        .ok_or_else(|| {
-                            ApiError::new(ErrorCode::InvalidApiKey, "the API key is invalid")
-                        })?;
-                    state.caches.keys.put(digest, key.tenant_id, key.clone());
-                    key
-                }
+            let resolve = async {
+                rbac::api_keys::resolve(&state.db, &raw, chrono::Utc::now())
+                    .await?
+                    .ok_or_else(|| {
+                        ApiError::new(ErrorCode::InvalidApiKey, "the API key is invalid")
+                    })
             };
+            let key = state
+                .caches
+                .keys
+                .get_or_load(digest, resolve, |key| key.tenant_id)
+                .await?;
             let id = format!("apikey:{}", key.id);
             (Principal::ApiKey(key), id)
         }

@@ -86,6 +86,14 @@ impl Paging {
         })
     }
 
+    /// The requested page's items out of all of them.
+    fn window<T>(self, items: Vec<T>) -> impl Iterator<Item = T> {
+        let skip =
+            usize::try_from((self.page - 1).saturating_mul(self.page_size)).unwrap_or(usize::MAX);
+        let take = usize::try_from(self.page_size).unwrap_or(usize::MAX);
+        items.into_iter().skip(skip).take(take)
+    }
+
     /// Keeps the items whose `text` contains `search`, then answers the requested page.
     pub fn respond_filtered<T: Serialize>(
         self,
@@ -101,10 +109,7 @@ impl Paging {
             None => items,
         };
         let total = matching.len() as u64;
-        let skip =
-            usize::try_from((self.page - 1).saturating_mul(self.page_size)).unwrap_or(usize::MAX);
-        let take = usize::try_from(self.page_size).unwrap_or(usize::MAX);
-        let data: Vec<T> = matching.into_iter().skip(skip).take(take).collect();
+        let data: Vec<T> = self.window(matching).collect();
         self.respond(data, total)
     }
 }
@@ -140,13 +145,8 @@ impl Paging {
             .filter(|item| search.is_none_or(|needle| item.search_text.contains(needle)))
             .collect();
         let total = matching.len();
-        let skip =
-            usize::try_from((self.page - 1).saturating_mul(self.page_size)).unwrap_or(usize::MAX);
-        let take = usize::try_from(self.page_size).unwrap_or(usize::MAX);
-        let page: Vec<&str> = matching
-            .into_iter()
-            .skip(skip)
-            .take(take)
+        let page: Vec<&str> = self
+            .window(matching)
             .map(|item| item.json.as_str())
             .collect();
         let mut body = String::with_capacity(page.iter().map(|j| j.len() + 1).sum::<usize>() + 64);

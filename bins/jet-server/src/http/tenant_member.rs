@@ -167,7 +167,7 @@ fn declared_rule(req: &HttpRequest) -> Result<TenantRule, ApiError> {
     match access::declared(req) {
         Some(access::Access::Tenant(rule)) => Ok(rule),
         other => {
-            tracing::error!(route = ?req.match_pattern(), declared = ?other,
+            tracing::error!(route = ?crate::http::access::route_pattern(req), declared = ?other,
                 "a tenant extractor on a route not declared as a tenant route");
             Err(ApiError::server_error())
         }
@@ -183,17 +183,16 @@ async fn extract(req: &HttpRequest) -> Result<TenantMember, ApiError> {
     let tenant_id = path_uuid(req, "tenantID")?;
 
     let subject = subject_of(&principal);
-    let access = match state.caches.access.get(&(tenant_id, subject)) {
-        Some(access) => access,
-        None => {
-            let access = Arc::new(load_access(state, &principal, tenant_id).await?);
-            state
-                .caches
-                .access
-                .put((tenant_id, subject), tenant_id, Arc::clone(&access));
-            access
-        }
+    let load = async {
+        load_access(state, &principal, tenant_id)
+            .await
+            .map(Arc::new)
     };
+    let access = state
+        .caches
+        .access
+        .get_or_load((tenant_id, subject), load, |_| tenant_id)
+        .await?;
     let Access {
         tenant,
         membership,

@@ -165,6 +165,33 @@ async fn a_reconnected_listener_flushes_the_caches() {
     assert_eq!(status, 200, "B serves after reconnecting: {body}");
 }
 
+/// The role titles `GET …/roles` answers on `app`.
+async fn role_titles(app: &TestApp, roles: &str, auth: &str) -> Vec<String> {
+    let (status, body) = app.call("GET", roles, auth, None).await;
+    assert_eq!(status, 200, "{body}");
+    body["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["roleTitle"].as_str().unwrap().to_string())
+        .collect()
+}
+
+/// Polls `GET …/roles` on `app` until it lists `title`.
+async fn until_listed(app: &TestApp, roles: &str, auth: &str, title: &str) {
+    let started = Instant::now();
+    while !role_titles(app, roles, auth)
+        .await
+        .iter()
+        .any(|t| t == title)
+    {
+        assert!(
+            started.elapsed() < PATIENCE,
+            "B does not list `{title}` after {PATIENCE:?}"
+        );
+    }
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_role_created_on_one_process_is_listed_on_the_other() {
     let Some((a, b)) = two_processes().await else {
@@ -174,17 +201,8 @@ async fn a_role_created_on_one_process_is_listed_on_the_other() {
     let admin = format!("Bearer {token}");
     let tenant = a.create_tenant(&token, "T").await;
     let roles = format!("/api/v1/tenants/{tenant}/roles");
-    let titles = |body: &serde_json::Value| -> Vec<String> {
-        body["data"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|r| r["roleTitle"].as_str().unwrap().to_string())
-            .collect()
-    };
     // B lists (and caches, for an hour) the built-in roles.
-    let (status, body) = b.call("GET", &roles, &admin, None).await;
-    assert_eq!((status, titles(&body).len()), (200, 3), "{body}");
+    assert_eq!(role_titles(&b, &roles, &admin).await.len(), 3);
 
     let (status, created) = a
         .call(
@@ -195,18 +213,8 @@ async fn a_role_created_on_one_process_is_listed_on_the_other() {
         )
         .await;
     assert_eq!(status, 201, "{created}");
-    let started = Instant::now();
-    loop {
-        let (status, body) = b.call("GET", &roles, &admin, None).await;
-        assert_eq!(status, 200, "{body}");
-        if titles(&body).contains(&"Operators".to_string()) {
-            break;
-        }
-        assert!(
-            started.elapsed() < PATIENCE,
-            "B still lists the old roles after {PATIENCE:?}"
-        );
-    }
+    until_listed(&b, &roles, &admin, "Operators").await;
+
     // And a change to it, on A, is what B lists next.
     let role_id = created["data"]["roleID"].as_str().unwrap();
     let (status, body) = a
@@ -218,12 +226,5 @@ async fn a_role_created_on_one_process_is_listed_on_the_other() {
         )
         .await;
     assert_eq!(status, 200, "{body}");
-    let started = Instant::now();
-    loop {
-        let (_, body) = b.call("GET", &roles, &admin, None).await;
-        if titles(&body).contains(&"Runners".to_string()) {
-            break;
-        }
-        assert!(started.elapsed() < PATIENCE, "B lists the old title");
-    }
+    until_listed(&b, &roles, &admin, "Runners").await;
 }

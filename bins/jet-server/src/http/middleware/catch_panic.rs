@@ -34,7 +34,7 @@ pub async fn catch(
                 .unwrap_or_else(|| "<non-string panic>".into());
             tracing::error!(
                 panic = %message,
-                route = http_request.match_pattern().as_deref().unwrap_or("<unmatched>"),
+                route = crate::http::access::route_pattern(&http_request).unwrap_or("<unmatched>"),
                 "handler panicked"
             );
             let response = ApiError::server_error().error_response();

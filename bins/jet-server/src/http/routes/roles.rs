@@ -199,30 +199,27 @@ pub async fn list(
     let (paging, search) = query::<ListQuery>(&req)?.paging()?;
     let tenant_id = member.tenant_id();
     // Serialized once per change of the tenant's roles (see `access_sync`).
-    let roles = match state.caches.roles.get(&tenant_id) {
-        Some(roles) => roles,
-        None => {
-            let listed = rbac::roles::list(&state.db, tenant_id).await?;
-            let rendered = listed
-                .into_iter()
-                .map(RoleView::from)
-                .map(|view| {
-                    let search_text = format!(
-                        "{} {}",
-                        view.role_title,
-                        view.role_description.as_deref().unwrap_or("")
-                    );
-                    Rendered::of(&view, &search_text)
-                })
-                .collect::<Result<Vec<_>, _>>()?;
-            let rendered = Arc::new(rendered);
-            state
-                .caches
-                .roles
-                .put(tenant_id, tenant_id, Arc::clone(&rendered));
-            rendered
-        }
+    let load = async {
+        let listed = rbac::roles::list(&state.db, tenant_id).await?;
+        let rendered = listed
+            .into_iter()
+            .map(RoleView::from)
+            .map(|view| {
+                let search_text = format!(
+                    "{} {}",
+                    view.role_title,
+                    view.role_description.as_deref().unwrap_or("")
+                );
+                Rendered::of(&view, &search_text)
+            })
+            .collect::<Result<Vec<_>, ApiError>>()?;
+        Ok::<_, ApiError>(Arc::new(rendered))
     };
+    let roles = state
+        .caches
+        .roles
+        .get_or_load(tenant_id, load, |_| tenant_id)
+        .await?;
     Ok(paging.respond_rendered(&roles, search.as_deref()))
 }
 
