@@ -18,6 +18,7 @@ pub use sea_orm_migration::prelude::*;
 mod m20261123_000001_identity_tenancy_rbac_audit;
 mod m20261123_000002_folders;
 mod m20261203_000003_change_bus;
+mod m20261204_000004_datasources;
 
 /// Every migration, in order.
 #[derive(Debug)]
@@ -30,6 +31,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261123_000001_identity_tenancy_rbac_audit::Migration),
             Box::new(m20261123_000002_folders::Migration),
             Box::new(m20261203_000003_change_bus::Migration),
+            Box::new(m20261204_000004_datasources::Migration),
         ]
     }
 }

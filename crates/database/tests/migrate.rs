@@ -35,11 +35,11 @@ async fn concurrent_migrations_all_succeed_and_apply_once(backend: Backend) {
     for result in results {
         result.unwrap();
     }
-    // 14 platform tables (12 in the first migration, folders in the second, the change bus's
-    // overflow in the third) plus seaql_migrations.
-    assert_eq!(table_count(&config, backend).await, 15);
+    // 16 platform tables (12 in the first migration, folders in the second, the change bus's
+    // overflow in the third, datasources and data queries in the fourth) plus seaql_migrations.
+    assert_eq!(table_count(&config, backend).await, 17);
     migrate(&config).await.unwrap();
-    assert_eq!(table_count(&config, backend).await, 15);
+    assert_eq!(table_count(&config, backend).await, 17);
     ping(&connect(&config).await.unwrap()).await.unwrap();
 }
 db_test!(concurrent_migrations_all_succeed_and_apply_once);

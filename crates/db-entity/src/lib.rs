@@ -7,6 +7,8 @@
 pub mod api_key_roles;
 pub mod api_keys;
 pub mod audit_logs;
+pub mod data_queries;
+pub mod datasources;
 pub mod folders;
 pub mod permissions;
 pub mod role_asset_grants;

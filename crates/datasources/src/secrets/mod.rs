@@ -1,0 +1,29 @@
+//! Secrets at rest: AES-256-GCM envelopes ([`envelope`]) under a key ring ([`keyring`]).
+//!
+//! Each secret field of a datasource is sealed on its own. The associated data binds the
+//! ciphertext to its tenant, its datasource and its field, so an envelope copied to another row,
+//! tenant or field fails to open instead of leaking into the wrong place.
+
+pub mod envelope;
+pub mod keyring;
+
+pub use envelope::{Envelope, SecretSlot};
+pub use keyring::{Key, KeyId, KeyRing};
+
+/// Why a secret could not be sealed or opened. Never carries key or plaintext bytes.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum SecretError {
+    /// The envelope names a key the ring does not hold (neither active nor previous).
+    #[error("sealed with key `{0}`, which is not configured (JET_ENCRYPTION_PREVIOUS_KEYS)")]
+    UnknownKey(String),
+    /// Authentication failed: wrong key, tampered ciphertext, or an envelope from another
+    /// datasource, tenant or field.
+    #[error("the ciphertext does not open under key `{0}` (tampered, or copied from another row)")]
+    Forged(String),
+    /// The envelope is not `{v: 1, kid, nonce, ct}` with base64 nonce and ciphertext.
+    #[error("not a sealed envelope: {0}")]
+    Malformed(String),
+    /// The system's random source failed.
+    #[error("the random source failed")]
+    Random,
+}
