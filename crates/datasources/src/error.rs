@@ -28,6 +28,41 @@ pub enum Error {
     /// Sealing failed (the system's random source failed).
     #[error(transparent)]
     Seal(SecretError),
+    /// No such object in this tenant.
+    #[error("not found")]
+    NotFound,
+    /// A body field names an object that does not exist in this tenant.
+    #[error("{field}: {message}")]
+    UnknownReference {
+        /// The field, in the API's spelling.
+        field: &'static str,
+        /// What is missing.
+        message: String,
+    },
+    /// The datasource is used by data queries; deleting it needs `force`.
+    #[error("the datasource is used by {} data queries; delete them first or force", queries.len())]
+    InUse {
+        /// The queries using it: id and title.
+        queries: Vec<(Uuid, String)>,
+    },
+    /// The acting principal lacks a permission the change needs.
+    #[error(transparent)]
+    Denied(#[from] rbac::Denied),
+    /// A permit, lock or tenant rule refused the change.
+    #[error(transparent)]
+    Rbac(#[from] rbac::Error),
+    /// The database failed.
+    #[error("database error: {0}")]
+    Database(#[from] sea_orm::DbErr),
+}
+
+impl From<db_entity::title::InvalidTitle> for Error {
+    fn from(invalid: db_entity::title::InvalidTitle) -> Self {
+        Error::Invalid {
+            field: invalid.field.to_string(),
+            message: invalid.message,
+        }
+    }
 }
 
 impl Error {

@@ -1,19 +1,23 @@
 //! Datasources and data queries, without HTTP.
 //!
+//! - [`datasource`]: the records, scoped by tenant, changed under permits and the tenant lock.
 //! - [`types`]: the datasource types, each with the JSON Schema of its options (secret fields
 //!   marked) and of its queries.
 //! - [`options`]: options checked against their type's schema, split into plain and secret
 //!   fields, sealed, masked for every response, and restored from the stored values where a
 //!   caller sends the mask back.
+//! - [`rotation`]: re-sealing every row under the active key, in resumable batches.
 //! - [`secrets`]: the AES-256-GCM envelope and the key ring (active key, previous keys).
 //! - [`scrub`]: driver messages with every secret value cut out.
 //! - [`inputs`] and [`template`]: a query's input definitions, the coercion of input values, and
 //!   the `{{inputs.x}}` templates; [`sql`] turns a SQL template into a statement with bound
 //!   parameters (never text), refusing templates inside string literals and identifiers.
 
+pub mod datasource;
 pub mod error;
 pub mod inputs;
 pub mod options;
+pub mod rotation;
 pub mod scrub;
 pub mod secrets;
 pub mod sql;

@@ -94,6 +94,19 @@ pub fn restore_masks(
     Ok(options)
 }
 
+/// Options as a client sent them (create, update, test), ready to use: checked against the
+/// type, masks restored from `stored` (ignored when it is of another type).
+pub fn prepare(
+    datasource_type: DatasourceType,
+    sent: &Value,
+    stored: Option<&OpenOptions>,
+) -> Result<OpenOptions, Error> {
+    let checked = check(datasource_type, sent)?;
+    let stored = stored.filter(|stored| stored.datasource_type == datasource_type);
+    let restored = restore_masks(datasource_type, checked, stored)?;
+    Ok(OpenOptions::new(datasource_type, restored))
+}
+
 /// Options as stored: plain fields, sealed secret fields, and the key that sealed them.
 #[derive(Debug, Clone, PartialEq)]
 pub struct SealedOptions {
