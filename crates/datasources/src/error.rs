@@ -28,6 +28,25 @@ pub enum Error {
     /// Sealing failed (the system's random source failed).
     #[error(transparent)]
     Seal(SecretError),
+    /// The connector could not connect (closed port, refused login, TLS). The message is
+    /// scrubbed of secrets.
+    #[error("connection failed: {0}")]
+    Connection(String),
+    /// A connect, statement or request ran over its time limit.
+    #[error("timed out: {0}")]
+    Timeout(String),
+    /// The server refused or failed the query. The message is scrubbed of secrets.
+    #[error("query failed: {0}")]
+    Query(String),
+    /// The network policy refuses the address.
+    #[error("network policy: {0}")]
+    NetworkDenied(String),
+    /// The type does not do this (introspecting a broker, say).
+    #[error("{0}")]
+    Unsupported(String),
+    /// Too many runs of this tenant at once.
+    #[error("too many queries of this tenant are running; try again shortly")]
+    Busy,
     /// No such object in this tenant.
     #[error("not found")]
     NotFound,
