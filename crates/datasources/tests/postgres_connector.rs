@@ -5,40 +5,23 @@
 use std::time::{Duration, Instant};
 
 use datasources::Error;
-use datasources::connector::{self, ConnectorEnv, QueryOutput, RunLimits};
+mod support;
+
+use datasources::connector::{self, ConnectorEnv, RunLimits};
 use datasources::options::{self, OpenOptions};
 use datasources::types::DatasourceType;
-use serde_json::{Map, Value, json};
+use serde_json::{Value, json};
+use support::run;
 use test_support::TestDatabase;
 
 fn options(sent: Value) -> OpenOptions {
     options::prepare(DatasourceType::Postgresql, &sent, None).unwrap()
 }
 
-fn object(value: Value) -> Map<String, Value> {
-    value.as_object().cloned().unwrap()
-}
-
 async fn target() -> Option<(TestDatabase, OpenOptions)> {
     let db = TestDatabase::postgres().await?;
     let opened = options(json!({"connectionString": db.url, "sslMode": "disable"}));
     Some((db, opened))
-}
-
-async fn run(
-    options: &OpenOptions,
-    env: &ConnectorEnv,
-    sql: &str,
-    inputs: Value,
-) -> Result<Value, Error> {
-    let connector = connector::connect(options, env).await?;
-    match connector
-        .run(&object(json!({"query": sql})), &object(inputs))
-        .await?
-    {
-        QueryOutput::Sql(result) => Ok(result.to_json()),
-        QueryOutput::Document(other) => panic!("rows expected, got {other}"),
-    }
 }
 
 #[tokio::test]
@@ -61,14 +44,7 @@ async fn bound_inputs_stay_values_whatever_they_hold() {
     )
     .await
     .unwrap();
-    let probes = [
-        "'; DROP TABLE t; --".to_string(),
-        "1 OR 1=1".into(),
-        "$1".into(),
-        "?".into(),
-        "\u{2019}; DROP TABLE t; \u{2018}".into(),
-        "x".repeat(1 << 20),
-    ];
+    let probes = support::injection_probes();
     for probe in &probes {
         let out = run(
             &opened,

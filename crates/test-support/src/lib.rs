@@ -7,6 +7,8 @@
 //!   [`db_test!`] macro that runs one test body on both; [`migrated`] adds the migrations and a
 //!   connection configured as the server configures its own.
 //! - [`http`]: an HTTP client for talking to a spawned server.
+//! - [`services`]: the local MariaDB, Redis and brokers, required when
+//!   `JET_TEST_REQUIRE_SERVICES=1`.
 //!
 //! This crate reads environment variables (the test database URL); the tidy test allows that
 //! here only because the crate is never a normal dependency of anything.
@@ -14,6 +16,7 @@
 
 pub mod db;
 pub mod http;
+pub mod services;
 pub mod tokens;
 
 pub use db::{Backend, TestDatabase, migrated};

@@ -7,9 +7,11 @@
 
 mod bind;
 mod limits;
+mod mysql;
 mod pg_numeric;
 mod postgres;
 mod sql_result;
+mod sql_run;
 
 use async_trait::async_trait;
 use serde_json::{Map, Value};
@@ -80,6 +82,7 @@ pub async fn connect(
 ) -> Result<Box<dyn Connector>, Error> {
     match options.datasource_type.family() {
         Family::Postgres => Ok(Box::new(postgres::Postgres::new(options, env).await?)),
+        Family::Mysql => Ok(Box::new(mysql::Mysql::new(options, env).await?)),
         other => Err(Error::Unsupported(format!(
             "the {other:?} connector is not built yet"
         ))),

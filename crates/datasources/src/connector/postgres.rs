@@ -21,25 +21,24 @@
 //! `id = {{inputs.id}}::uuid`.
 
 use std::str::FromStr;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use async_trait::async_trait;
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
-use futures_util::TryStreamExt;
-use serde_json::{Map, Value, json};
+use serde_json::{Map, Value};
 use sqlx::postgres::{
-    PgConnectOptions, PgConnection, PgPool, PgPoolOptions, PgRow, PgSslMode, PgTypeKind,
+    PgConnectOptions, PgConnection, PgPool, PgPoolOptions, PgQueryResult, PgRow, PgSslMode,
+    PgTypeKind,
 };
-use sqlx::{AssertSqlSafe, Column as _, Connection, Executor, Row, TypeInfo, ValueRef};
+use sqlx::{Row, TypeInfo, ValueRef};
 
-use super::bind::bind_all;
-use super::sql_result::{Collector, Column};
-use super::{Capabilities, Connector, ConnectorEnv, QueryOutput, RunLimits, sql_text};
+use super::sql_run::{self, RowReader};
+use super::{Capabilities, Connector, ConnectorEnv, QueryOutput, RunLimits};
 use crate::Error;
 use crate::options::OpenOptions;
 use crate::scrub::Scrubber;
-use crate::sql::{Dialect, compile};
+use crate::sql::Dialect;
 
 /// Connections kept per datasource.
 const POOL_SIZE: u32 = 4;
@@ -137,39 +136,17 @@ impl Postgres {
     }
 
     fn failure(&self, error: &sqlx::Error) -> Error {
-        let message = self.scrubber.scrub(&error.to_string());
-        match error {
-            sqlx::Error::Database(db) if db.code().as_deref() == Some("57014") => {
-                Error::Timeout(format!(
-                    "the statement ran over {} ms",
-                    self.limits.statement_timeout.as_millis()
-                ))
-            }
-            sqlx::Error::Database(_) => Error::Query(message),
-            sqlx::Error::PoolTimedOut => Error::Timeout(format!(
-                "no connection within {} ms",
-                self.limits.connect_timeout.as_millis()
-            )),
-            _ => Error::Connection(message),
-        }
+        sql_run::failure(error, self.limits, &self.scrubber, |db| {
+            db.code().as_deref() == Some("57014")
+        })
     }
 }
 
 #[async_trait]
 impl Connector for Postgres {
     async fn test(&self) -> Result<(), Error> {
-        let round_trip = async {
-            let mut connection = PgConnection::connect_with(&self.connect).await?;
-            connection.execute("SELECT 1").await?;
-            connection.close().await
-        };
-        match tokio::time::timeout(self.limits.connect_timeout, round_trip).await {
-            Ok(outcome) => outcome.map_err(|error| self.failure(&error)),
-            Err(_) => Err(Error::Timeout(format!(
-                "no answer within {} ms",
-                self.limits.connect_timeout.as_millis()
-            ))),
-        }
+        sql_run::test_connection::<PgConnection>(&self.connect, self.limits, |e| self.failure(e))
+            .await
     }
 
     async fn run(
@@ -177,83 +154,33 @@ impl Connector for Postgres {
         query: &Map<String, Value>,
         inputs: &Map<String, Value>,
     ) -> Result<QueryOutput, Error> {
-        let statement = compile(Dialect::Postgres, sql_text(query)?)?;
-        let started = Instant::now();
-        let bound = bind_all(
-            sqlx::query(AssertSqlSafe(statement.text)),
-            &statement.params,
-            inputs,
-        )?;
-        let mut collector = Collector::new(self.limits);
-        let mut affected = 0u64;
-        let work = async {
-            let mut stream = self.pool.fetch_many(bound);
-            while let Some(item) = stream.try_next().await? {
-                match item {
-                    sqlx::Either::Left(done) => affected += done.rows_affected(),
-                    sqlx::Either::Right(row) => {
-                        if collector.result.columns.is_empty() {
-                            collector.result.columns = columns(&row);
-                        }
-                        if !collector.push(decode_row(&row)) {
-                            break;
-                        }
-                    }
-                }
-            }
-            Ok::<(), sqlx::Error>(())
+        let reader = RowReader {
+            columns: sql_run::columns_of,
+            decode: |row| sql_run::object_of(row, decode),
+            affected: |done: &PgQueryResult| done.rows_affected(),
         };
-        // The server stops the statement at `statement_timeout`; this is the backstop for a
-        // server that does not answer at all.
-        let backstop = self.limits.statement_timeout + self.limits.connect_timeout;
-        match tokio::time::timeout(backstop, work).await {
-            Ok(outcome) => outcome.map_err(|error| self.failure(&error))?,
-            Err(_) => {
-                return Err(Error::Timeout(format!(
-                    "no answer within {} ms",
-                    backstop.as_millis()
-                )));
-            }
-        }
-        let mut result = collector.result;
-        if result.rows.is_empty() && result.columns.is_empty() {
-            result.row_count = affected;
-        }
-        result.duration_ms = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
-        Ok(QueryOutput::Sql(result))
+        sql_run::run_sql(
+            &self.pool,
+            Dialect::Postgres,
+            query,
+            inputs,
+            self.limits,
+            &reader,
+            |e| self.failure(e),
+        )
+        .await
     }
 
     async fn introspect(&self) -> Result<Value, Error> {
-        let rows = sqlx::query(
-            "SELECT table_schema, table_name, column_name, data_type, is_nullable \
-             FROM information_schema.columns \
+        sql_run::introspect_with(
+            &self.pool,
+            "SELECT table_schema::text, table_name::text, column_name::text, data_type::text, \
+             is_nullable::text FROM information_schema.columns \
              WHERE table_schema NOT IN ('pg_catalog', 'information_schema') \
              ORDER BY table_schema, table_name, ordinal_position",
+            |e| self.failure(e),
         )
-        .fetch_all(&self.pool)
         .await
-        .map_err(|error| self.failure(&error))?;
-        let mut tables: Vec<Value> = Vec::new();
-        for row in rows {
-            let schema: String = row.try_get(0).unwrap_or_default();
-            let table: String = row.try_get(1).unwrap_or_default();
-            let column = json!({
-                "name": row.try_get::<String, _>(2).unwrap_or_default(),
-                "type": row.try_get::<String, _>(3).unwrap_or_default(),
-                "nullable": row.try_get::<String, _>(4).is_ok_and(|n| n == "YES"),
-            });
-            match tables.last_mut() {
-                Some(last)
-                    if last["schema"] == schema.as_str() && last["name"] == table.as_str() =>
-                {
-                    if let Some(columns) = last["columns"].as_array_mut() {
-                        columns.push(column);
-                    }
-                }
-                _ => tables.push(json!({"schema": schema, "name": table, "columns": [column]})),
-            }
-        }
-        Ok(json!({"tables": tables}))
     }
 
     fn capabilities(&self) -> Capabilities {
@@ -262,24 +189,6 @@ impl Connector for Postgres {
             rows: true,
         }
     }
-}
-
-fn columns(row: &PgRow) -> Vec<Column> {
-    row.columns()
-        .iter()
-        .map(|c| Column {
-            name: c.name().to_string(),
-            type_name: c.type_info().name().to_string(),
-        })
-        .collect()
-}
-
-fn decode_row(row: &PgRow) -> Map<String, Value> {
-    row.columns()
-        .iter()
-        .enumerate()
-        .map(|(index, column)| (column.name().to_string(), decode(row, index)))
-        .collect()
 }
 
 fn float(value: f64) -> Value {
