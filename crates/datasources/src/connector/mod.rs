@@ -12,12 +12,14 @@ mod pg_numeric;
 mod postgres;
 mod sql_result;
 mod sql_run;
+mod sqlite;
 
 use async_trait::async_trait;
 use serde_json::{Map, Value};
 
 pub use limits::{ConnectorEnv, RunLimits};
 pub use sql_result::{Column, SqlResult};
+pub use sqlite::resolve_file as resolve_sqlite_file;
 
 use crate::Error;
 use crate::options::OpenOptions;
@@ -83,6 +85,7 @@ pub async fn connect(
     match options.datasource_type.family() {
         Family::Postgres => Ok(Box::new(postgres::Postgres::new(options, env).await?)),
         Family::Mysql => Ok(Box::new(mysql::Mysql::new(options, env).await?)),
+        Family::Sqlite => Ok(Box::new(sqlite::Sqlite::new(options, env)?)),
         other => Err(Error::Unsupported(format!(
             "the {other:?} connector is not built yet"
         ))),

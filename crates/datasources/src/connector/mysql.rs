@@ -24,7 +24,7 @@ use sqlx::mysql::{
     MySqlConnectOptions, MySqlConnection, MySqlDatabaseError, MySqlPool, MySqlPoolOptions,
     MySqlQueryResult, MySqlRow, MySqlSslMode,
 };
-use sqlx::{AssertSqlSafe, Executor, Row, TypeInfo, ValueRef};
+use sqlx::{AssertSqlSafe, Executor, Row};
 
 use super::sql_run::{self, RowReader};
 use super::{Capabilities, Connector, ConnectorEnv, QueryOutput, RunLimits};
@@ -180,10 +180,7 @@ impl Connector for Mysql {
     }
 
     fn capabilities(&self) -> Capabilities {
-        Capabilities {
-            introspect: true,
-            rows: true,
-        }
+        sql_run::SQL_CAPABILITIES
     }
 }
 
@@ -192,13 +189,9 @@ fn float(value: f64) -> Value {
 }
 
 fn decode(row: &MySqlRow, index: usize) -> Value {
-    let Ok(raw) = row.try_get_raw(index) else {
+    let Some(type_name) = sql_run::value_type(row, index) else {
         return Value::Null;
     };
-    if raw.is_null() {
-        return Value::Null;
-    }
-    let type_name = raw.type_info().name().to_string();
     let or_null = |value: Result<Value, sqlx::Error>| value.unwrap_or(Value::Null);
     match type_name.as_str() {
         "BOOLEAN" | "TINYINT" | "SMALLINT" | "MEDIUMINT" | "INT" | "YEAR" => {

@@ -184,10 +184,7 @@ impl Connector for Postgres {
     }
 
     fn capabilities(&self) -> Capabilities {
-        Capabilities {
-            introspect: true,
-            rows: true,
-        }
+        sql_run::SQL_CAPABILITIES
     }
 }
 

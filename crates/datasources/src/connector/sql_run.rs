@@ -9,11 +9,12 @@ use serde_json::{Map, Value, json};
 use sqlx::error::DatabaseError;
 use sqlx::{
     AssertSqlSafe, Column as _, Connection, Database, Encode, Executor, Pool, Row, Type, TypeInfo,
+    ValueRef,
 };
 
 use super::bind::bind_all;
 use super::sql_result::{Collector, Column, SqlResult};
-use super::{QueryOutput, RunLimits, sql_text};
+use super::{Capabilities, QueryOutput, RunLimits, sql_text};
 use crate::Error;
 use crate::scrub::Scrubber;
 use crate::sql::{Dialect, compile};
@@ -65,9 +66,10 @@ where
     }
 }
 
-/// Compiles the query's SQL for `dialect`, binds `inputs` and collects the rows.
-pub(crate) async fn run_sql<DB>(
-    pool: &Pool<DB>,
+/// Compiles the query's SQL for `dialect`, binds `inputs` and collects the rows, on `executor`
+/// (a pool, or one connection).
+pub(crate) async fn run_sql<'e, DB, E>(
+    executor: E,
     dialect: Dialect,
     query: &Map<String, Value>,
     inputs: &Map<String, Value>,
@@ -78,7 +80,7 @@ pub(crate) async fn run_sql<DB>(
 where
     DB: Database,
     <DB as Database>::Arguments: sqlx::IntoArguments<DB>,
-    for<'c> &'c Pool<DB>: Executor<'c, Database = DB>,
+    E: Executor<'e, Database = DB>,
     for<'q> bool: Encode<'q, DB> + Type<DB>,
     for<'q> i64: Encode<'q, DB> + Type<DB>,
     for<'q> f64: Encode<'q, DB> + Type<DB>,
@@ -93,8 +95,27 @@ where
         inputs,
     )?;
     Ok(QueryOutput::Sql(
-        collect(pool, bound, limits, reader, fail).await?,
+        collect(executor, bound, limits, reader, fail).await?,
     ))
+}
+
+/// What every SQL connector can do.
+pub(crate) const SQL_CAPABILITIES: Capabilities = Capabilities {
+    introspect: true,
+    rows: true,
+};
+
+/// The type name of the value at `index` (`None` for SQL NULL or an unreadable value).
+pub(crate) fn value_type<R>(row: &R, index: usize) -> Option<String>
+where
+    R: Row,
+    usize: sqlx::ColumnIndex<R>,
+{
+    let raw = row.try_get_raw(index).ok()?;
+    if ValueRef::is_null(&raw) {
+        return None;
+    }
+    Some(ValueRef::type_info(&raw).name().to_string())
 }
 
 /// The columns of a row, with the database's type names.
@@ -151,24 +172,25 @@ pub(crate) struct RowReader<DB: Database> {
     pub affected: fn(&DB::QueryResult) -> u64,
 }
 
-/// Runs `query` on `pool` and collects its rows; `failure` maps driver errors (scrubbed).
-async fn collect<'q, DB>(
-    pool: &Pool<DB>,
+/// Runs `query` on `executor` and collects its rows; `fail` maps driver errors (scrubbed).
+async fn collect<'e, 'q, DB, E>(
+    executor: E,
     query: sqlx::query::Query<'q, DB, <DB as Database>::Arguments>,
     limits: RunLimits,
     reader: &RowReader<DB>,
-    failure: impl Fn(&sqlx::Error) -> Error,
+    fail: impl Fn(&sqlx::Error) -> Error,
 ) -> Result<SqlResult, Error>
 where
     DB: Database,
     <DB as Database>::Arguments: sqlx::IntoArguments<DB>,
-    for<'c> &'c Pool<DB>: Executor<'c, Database = DB>,
+    E: Executor<'e, Database = DB>,
+    'q: 'e,
 {
     let started = Instant::now();
     let mut collector = Collector::new(limits);
     let mut affected = 0u64;
     let work = async {
-        let mut stream = pool.fetch_many(query);
+        let mut stream = executor.fetch_many(query);
         while let Some(item) = stream.try_next().await? {
             match item {
                 sqlx::Either::Left(done) => affected += (reader.affected)(&done),
@@ -188,7 +210,7 @@ where
     // that does not answer at all.
     let backstop = limits.statement_timeout + limits.connect_timeout;
     match tokio::time::timeout(backstop, work).await {
-        Ok(outcome) => outcome.map_err(|error| failure(&error))?,
+        Ok(outcome) => outcome.map_err(|error| fail(&error))?,
         Err(_) => {
             return Err(Error::Timeout(format!(
                 "no answer within {} ms",

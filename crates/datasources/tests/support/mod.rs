@@ -42,3 +42,21 @@ pub fn injection_probes() -> Vec<String> {
         "x".repeat(1 << 20),
     ]
 }
+
+/// Inserts every probe into `t (name)` with `INSERT … RETURNING` and checks each comes back as
+/// the literal value; the probes inserted.
+pub async fn insert_probes(options: &OpenOptions, env: &ConnectorEnv) -> Vec<String> {
+    let probes = injection_probes();
+    for probe in &probes {
+        let out = run(
+            options,
+            env,
+            "INSERT INTO t (name) VALUES ({{inputs.v}}) RETURNING name",
+            json!({"v": probe}),
+        )
+        .await
+        .unwrap();
+        assert_eq!(out["rows"][0]["name"], probe.as_str());
+    }
+    probes
+}
