@@ -21,6 +21,7 @@ use serde_json::Value;
 use uuid::Uuid;
 
 use crate::Error;
+use crate::description::valid_description;
 use crate::options::{self, OpenOptions};
 use crate::secrets::KeyRing;
 use crate::types::DatasourceType;
@@ -29,8 +30,6 @@ use crate::types::DatasourceType;
 pub const MAX_TAGS: usize = 32;
 /// Longest tag, in characters.
 pub const MAX_TAG_CHARS: usize = 64;
-/// Longest description, in characters.
-pub const MAX_DESCRIPTION_CHARS: usize = 2_000;
 
 /// The last connection test's outcome.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -216,17 +215,6 @@ pub struct NewDatasource {
     pub connection_status: ConnectionStatus,
 }
 
-fn valid_description(description: Option<String>) -> Result<Option<String>, Error> {
-    match description {
-        Some(text) if text.chars().count() > MAX_DESCRIPTION_CHARS => Err(Error::invalid(
-            "datasourceDescription",
-            format!("at most {MAX_DESCRIPTION_CHARS} characters"),
-        )),
-        Some(text) if text.trim().is_empty() => Ok(None),
-        other => Ok(other),
-    }
-}
-
 fn valid_tags(tags: Vec<String>) -> Result<Vec<String>, Error> {
     if tags.len() > MAX_TAGS {
         return Err(Error::invalid(
@@ -277,7 +265,7 @@ async fn insert(
     now: DateTime<Utc>,
 ) -> Result<Datasource, Error> {
     let title = valid_title("datasourceTitle", &new.title)?;
-    let description = valid_description(new.description)?;
+    let description = valid_description("datasourceDescription", new.description)?;
     let tags = valid_tags(new.tags)?;
     let sealed = new.options.seal(ring, tenant_id, id)?;
     let (creator_user_id, created_by_api_key_id) = creator.creator_columns();
@@ -337,7 +325,10 @@ pub async fn update(
         .as_deref()
         .map(|t| valid_title("datasourceTitle", t))
         .transpose()?;
-    let description = change.description.map(valid_description).transpose()?;
+    let description = change
+        .description
+        .map(|d| valid_description("datasourceDescription", d))
+        .transpose()?;
     let tags = change.tags.map(valid_tags).transpose()?;
     let txn = db.begin().await?;
     lock_writable_tenant(&txn, tenant_id).await?;

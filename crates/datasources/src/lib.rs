@@ -7,6 +7,8 @@
 //! - [`options`]: options checked against their type's schema, split into plain and secret
 //!   fields, sealed, masked for every response, and restored from the stored values where a
 //!   caller sends the mask back.
+//! - [`description`]: the description rule both records share.
+//! - [`query`]: data-query records, their options checked against the datasource's type.
 //! - [`rotation`]: re-sealing every row under the active key, in resumable batches.
 //! - [`secrets`]: the AES-256-GCM envelope and the key ring (active key, previous keys).
 //! - [`network`]: the SSRF policy: hosts resolved, checked, and connected to by address.
@@ -17,10 +19,12 @@
 
 pub mod connector;
 pub mod datasource;
+pub mod description;
 pub mod error;
 pub mod inputs;
 pub mod network;
 pub mod options;
+pub mod query;
 pub mod rotation;
 pub mod scrub;
 pub mod secrets;

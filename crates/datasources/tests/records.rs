@@ -6,9 +6,9 @@ use chrono::Utc;
 use datasources::Error;
 use datasources::datasource::{self, ConnectionStatus, DatasourceChange, NewDatasource};
 use datasources::options::{self, MASK};
-use datasources::rotation;
 use datasources::secrets::{Key, KeyRing};
 use datasources::types::DatasourceType;
+use datasources::{query, rotation};
 use db_entity::{data_queries, datasources as rows};
 use rbac::{Action, Grants, Permission, Permit, Resource, Subject};
 use sea_orm::{ActiveValue::Set, DatabaseConnection, EntityTrait};
@@ -390,3 +390,193 @@ async fn rotation_reports_rows_it_cannot_open(backend: Backend) {
     assert_eq!(opened.values.get("password"), Some(&Value::from("pw")));
 }
 db_test!(rotation_reports_rows_it_cannot_open);
+
+fn system_permit(tenant_id: Uuid, resource: Resource, action: Action) -> Permit {
+    rbac::authorize(
+        tenant_id,
+        Subject::System,
+        &Grants::new(),
+        Permission { resource, action },
+        None,
+    )
+    .unwrap()
+}
+
+async fn data_queries_are_checked_scoped_and_filed(backend: Backend) {
+    let Some((_guard, db)) = fresh(backend).await else {
+        return;
+    };
+    let (a, b) = (tenant(&db, "a").await, tenant(&db, "b").await);
+    let keys = ring(1, &[]);
+    let ds = datasource::create(
+        &db,
+        &keys,
+        &permit(a, Action::Create),
+        new_postgres("pw"),
+        Utc::now(),
+    )
+    .await
+    .unwrap();
+    let other_ds = datasource::create(
+        &db,
+        &keys,
+        &permit(b, Action::Create),
+        new_postgres("pw"),
+        Utc::now(),
+    )
+    .await
+    .unwrap();
+    let folder = tenancy::folders::create(
+        &db,
+        &system_permit(a, Resource::Folder, Action::Create),
+        tenancy::folders::NewFolder {
+            entity_type: tenancy::folders::EntityType::DataQuery,
+            title: "Reports".into(),
+            parent_id: None,
+        },
+        Utc::now(),
+    )
+    .await
+    .unwrap();
+    let create = system_permit(a, Resource::DataQuery, Action::Create);
+    let new = |datasource_id, folder_id| query::NewDataQuery {
+        datasource_id,
+        title: "Recent orders".into(),
+        description: None,
+        options: json!({"query": "SELECT * FROM orders WHERE id > {{inputs.after}}", "inputDefinitions": [{"key": "after", "type": "integer", "default": 0}]}),
+        run_on_load: false,
+        folder_id,
+    };
+    let created = query::create(
+        &db,
+        &create,
+        &Grants::new(),
+        new(ds.id, Some(folder.id)),
+        Utc::now(),
+    )
+    .await
+    .unwrap();
+    assert_eq!(created.folder_id, Some(folder.id));
+
+    // Another tenant's datasource or folder is an unknown reference; a bad query is refused.
+    let foreign = query::create(
+        &db,
+        &create,
+        &Grants::new(),
+        new(other_ds.id, None),
+        Utc::now(),
+    )
+    .await;
+    assert!(
+        matches!(
+            foreign,
+            Err(Error::UnknownReference {
+                field: "datasourceID",
+                ..
+            })
+        ),
+        "{foreign:?}"
+    );
+    let no_folder = query::create(
+        &db,
+        &create,
+        &Grants::new(),
+        new(ds.id, Some(Uuid::now_v7())),
+        Utc::now(),
+    )
+    .await;
+    assert!(
+        matches!(
+            no_folder,
+            Err(Error::UnknownReference {
+                field: "folderID",
+                ..
+            })
+        ),
+        "{no_folder:?}"
+    );
+    let mut literal = new(ds.id, None);
+    literal.options =
+        json!({"query": "SELECT '{{inputs.after}}'", "inputDefinitions": [{"key": "after"}]});
+    assert!(matches!(
+        query::create(&db, &create, &Grants::new(), literal, Utc::now()).await,
+        Err(Error::Invalid { .. })
+    ));
+
+    // A user who may create queries but not read the datasource is refused.
+    let user = Subject::User(Uuid::now_v7());
+    let mut grants = Grants::new();
+    grants.grant(Permission {
+        resource: Resource::DataQuery,
+        action: Action::Create,
+    });
+    let user_permit = rbac::authorize(
+        a,
+        user,
+        &grants,
+        Permission {
+            resource: Resource::DataQuery,
+            action: Action::Create,
+        },
+        None,
+    )
+    .unwrap();
+    let denied = query::create(&db, &user_permit, &grants, new(ds.id, None), Utc::now()).await;
+    assert!(matches!(denied, Err(Error::Denied(_))), "{denied:?}");
+
+    assert_eq!(
+        query::list(&db, a, Some("recent"), Some(Some(folder.id)))
+            .await
+            .unwrap()
+            .len(),
+        1
+    );
+    assert!(
+        query::list(&db, a, None, Some(None))
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    assert!(query::list(&db, b, None, None).await.unwrap().is_empty());
+    assert!(matches!(
+        query::get(&db, b, created.id).await,
+        Err(Error::NotFound)
+    ));
+
+    let change = query::DataQueryChange {
+        options: Some(json!({"query": "SELECT 1"})),
+        folder_id: Some(None),
+        is_disabled: Some(true),
+        ..Default::default()
+    };
+    let updated = query::update(
+        &db,
+        &system_permit(a, Resource::DataQuery, Action::Update),
+        created.id,
+        change,
+        Utc::now(),
+    )
+    .await
+    .unwrap();
+    assert_eq!((updated.folder_id, updated.is_disabled), (None, true));
+    let copy = query::clone_query(&db, &create, &Grants::new(), created.id, Utc::now())
+        .await
+        .unwrap();
+    assert_eq!(copy.title, "Recent orders (copy)");
+    query::delete(
+        &db,
+        &system_permit(a, Resource::DataQuery, Action::Delete),
+        created.id,
+    )
+    .await
+    .unwrap();
+    assert_eq!(query::list(&db, a, None, None).await.unwrap().len(), 1);
+    let stray = query::delete(
+        &db,
+        &system_permit(b, Resource::DataQuery, Action::Delete),
+        copy.id,
+    )
+    .await;
+    assert!(matches!(stray, Err(Error::NotFound)));
+}
+db_test!(data_queries_are_checked_scoped_and_filed);
