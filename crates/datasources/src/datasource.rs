@@ -384,17 +384,7 @@ pub async fn clone_datasource(
     let (source, opened) = open(db, ring, tenant_id, source_id).await?;
     // Cloning reads the source: `datasource:read` on it (type-wide, an asset grant or its
     // creator).
-    let read = rbac::Permission {
-        resource: Resource::Datasource,
-        action: Action::Read,
-    };
-    rbac::authorize(
-        tenant_id,
-        permit.subject(),
-        grants,
-        read,
-        Some(&source.target()),
-    )?;
+    rbac::authorize_read(tenant_id, permit.subject(), grants, &source.target())?;
     let title =
         valid_title("datasourceTitle", &format!("{} (copy)", source.title)).unwrap_or(source.title);
     let new = NewDatasource {

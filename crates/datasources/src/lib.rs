@@ -10,6 +10,7 @@
 //! - [`description`]: the description rule both records share.
 //! - [`query`]: data-query records, their options checked against the datasource's type.
 //! - [`rotation`]: re-sealing every row under the active key, in resumable batches.
+//! - [`run`]: running saved queries (delegated execution) and unsaved ones, capped per tenant.
 //! - [`secrets`]: the AES-256-GCM envelope and the key ring (active key, previous keys).
 //! - [`network`]: the SSRF policy: hosts resolved, checked, and connected to by address.
 //! - [`scrub`]: driver messages with every secret value cut out.
@@ -26,6 +27,7 @@ pub mod network;
 pub mod options;
 pub mod query;
 pub mod rotation;
+pub mod run;
 pub mod scrub;
 pub mod secrets;
 pub mod sql;

@@ -11,7 +11,7 @@ use chrono::{DateTime, Utc};
 use db_entity::title::valid_title;
 use db_entity::{data_queries, datasources, folders};
 use rbac::tenant_lock::lock_writable_tenant;
-use rbac::{Action, Grants, Permission, Permit, Resource, Subject, Target};
+use rbac::{Action, Grants, Permit, Resource, Subject, Target};
 use sea_orm::ActiveValue::Set;
 use sea_orm::{
     ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder,
@@ -313,13 +313,6 @@ pub struct NewDataQuery {
     pub folder_id: Option<Uuid>,
 }
 
-fn datasource_read() -> Permission {
-    Permission {
-        resource: Resource::Datasource,
-        action: Action::Read,
-    }
-}
-
 /// Creates a query: `dataquery:create`, and `read` on its datasource (`grants` decide, or
 /// creator rights).
 pub async fn create(
@@ -336,13 +329,7 @@ pub async fn create(
     let txn = db.begin().await?;
     lock_writable_tenant(&txn, tenant_id).await?;
     let (datasource_type, target) = datasource_of(&txn, tenant_id, new.datasource_id).await?;
-    rbac::authorize(
-        tenant_id,
-        permit.subject(),
-        grants,
-        datasource_read(),
-        Some(&target),
-    )?;
+    rbac::authorize_read(tenant_id, permit.subject(), grants, &target)?;
     let checked = check_options(datasource_type, &new.options)?;
     check_folder(&txn, tenant_id, new.folder_id).await?;
     let id = Uuid::now_v7();
@@ -452,17 +439,7 @@ pub async fn clone_query(
     let tenant_id = permit.tenant_id();
     permit.require(tenant_id, Resource::DataQuery, Action::Create)?;
     let source = get(db, tenant_id, source_id).await?;
-    let read = Permission {
-        resource: Resource::DataQuery,
-        action: Action::Read,
-    };
-    rbac::authorize(
-        tenant_id,
-        permit.subject(),
-        grants,
-        read,
-        Some(&source.target()),
-    )?;
+    rbac::authorize_read(tenant_id, permit.subject(), grants, &source.target())?;
     let title = valid_title("dataQueryTitle", &format!("{} (copy)", source.title))
         .unwrap_or_else(|_| source.title.clone());
     let new = NewDataQuery {

@@ -2,6 +2,8 @@
 //! with queries, and key rotation (including a rotation stopped half-way).
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod support;
+
 use chrono::Utc;
 use datasources::Error;
 use datasources::datasource::{self, ConnectionStatus, DatasourceChange, NewDatasource};
@@ -13,8 +15,7 @@ use db_entity::{data_queries, datasources as rows};
 use rbac::{Action, Grants, Permission, Permit, Resource, Subject};
 use sea_orm::{ActiveValue::Set, DatabaseConnection, EntityTrait};
 use serde_json::{Value, json};
-use tenancy::tenants::{self, NewTenant};
-use tenancy::users::{SignedInUser, sync_signed_in_user};
+use support::{system_permit, tenant};
 use test_support::{Backend, TestDatabase, db_test};
 use uuid::Uuid;
 
@@ -33,31 +34,6 @@ async fn fresh(backend: Backend) -> Option<(TestDatabase, DatabaseConnection)> {
     let (test_db, db) = test_support::migrated(backend).await?;
     rbac::store::sync_catalog(&db).await.unwrap();
     Some((test_db, db))
-}
-
-async fn tenant(db: &DatabaseConnection, subject: &str) -> Uuid {
-    let user = sync_signed_in_user(
-        db,
-        &SignedInUser {
-            subject: subject.into(),
-            email: Some(format!("{subject}@example.com")),
-            email_verified: true,
-            name: None,
-            picture: None,
-        },
-        Utc::now(),
-    )
-    .await
-    .unwrap();
-    let new = NewTenant {
-        title: "T".into(),
-        logo_url: None,
-    };
-    tenants::create(db, user.id, new, Utc::now())
-        .await
-        .unwrap()
-        .tenant
-        .id
 }
 
 fn permit(tenant_id: Uuid, action: Action) -> Permit {
@@ -390,17 +366,6 @@ async fn rotation_reports_rows_it_cannot_open(backend: Backend) {
     assert_eq!(opened.values.get("password"), Some(&Value::from("pw")));
 }
 db_test!(rotation_reports_rows_it_cannot_open);
-
-fn system_permit(tenant_id: Uuid, resource: Resource, action: Action) -> Permit {
-    rbac::authorize(
-        tenant_id,
-        Subject::System,
-        &Grants::new(),
-        Permission { resource, action },
-        None,
-    )
-    .unwrap()
-}
 
 async fn data_queries_are_checked_scoped_and_filed(backend: Backend) {
     let Some((_guard, db)) = fresh(backend).await else {

@@ -22,4 +22,6 @@ pub mod tenant_lock;
 pub use builtin::BuiltinRole;
 pub use catalog::{Action, Permission, Resource, UnknownPermission};
 pub use error::Error;
-pub use policy::{Denied, Grants, Permit, Subject, Target, authorize, authorize_execution};
+pub use policy::{
+    Denied, Grants, Permit, Subject, Target, authorize, authorize_execution, authorize_read,
+};

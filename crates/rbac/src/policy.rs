@@ -231,6 +231,21 @@ pub fn authorize(
     })
 }
 
+/// Checks that `subject` may read `target` (type-wide `read`, an asset grant on it, or its
+/// creator): what copying an object, or building on it, requires.
+pub fn authorize_read(
+    tenant_id: Uuid,
+    subject: Subject,
+    grants: &Grants,
+    target: &Target,
+) -> Result<Permit, Denied> {
+    let read = Permission {
+        resource: target.resource,
+        action: Action::Read,
+    };
+    authorize(tenant_id, subject, grants, read, Some(target))
+}
+
 /// What running `origin` requires: `execute` where the catalog has it, else `read` (app pages
 /// and cron jobs are run by viewing or scheduling them).
 fn run_permission(resource: Resource) -> Option<Permission> {

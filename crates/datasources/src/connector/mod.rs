@@ -10,6 +10,7 @@ mod limits;
 mod mysql;
 mod pg_numeric;
 mod postgres;
+mod registry;
 mod sql_result;
 mod sql_run;
 mod sqlite;
@@ -18,6 +19,7 @@ use async_trait::async_trait;
 use serde_json::{Map, Value};
 
 pub use limits::{ConnectorEnv, RunLimits};
+pub use registry::ConnectorRegistry;
 pub use sql_result::{Column, SqlResult};
 pub use sqlite::resolve_file as resolve_sqlite_file;
 

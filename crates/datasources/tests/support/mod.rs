@@ -1,11 +1,17 @@
-//! What the connector tests share: running a query through a connector, and the injection
-//! probes every SQL connector must return as literal values.
+//! What the tests share: running a query through a connector, the injection probes every SQL
+//! connector must return as literal values, and tenants and permits on a platform database.
 #![allow(dead_code, clippy::unwrap_used)]
 
+use chrono::Utc;
 use datasources::Error;
 use datasources::connector::{self, ConnectorEnv, QueryOutput};
 use datasources::options::OpenOptions;
+use rbac::{Action, Grants, Permission, Permit, Resource, Subject};
+use sea_orm::DatabaseConnection;
 use serde_json::{Map, Value, json};
+use tenancy::tenants::{self, NewTenant};
+use tenancy::users::{SignedInUser, sync_signed_in_user};
+use uuid::Uuid;
 
 /// A JSON object literal as a map.
 pub fn object(value: Value) -> Map<String, Value> {
@@ -59,4 +65,42 @@ pub async fn insert_probes(options: &OpenOptions, env: &ConnectorEnv) -> Vec<Str
         assert_eq!(out["rows"][0]["name"], probe.as_str());
     }
     probes
+}
+
+/// A new tenant, created by a new user signed in as `subject`.
+pub async fn tenant(db: &DatabaseConnection, subject: &str) -> Uuid {
+    let user = sync_signed_in_user(
+        db,
+        &SignedInUser {
+            subject: subject.into(),
+            email: Some(format!("{subject}@example.com")),
+            email_verified: true,
+            name: None,
+            picture: None,
+        },
+        Utc::now(),
+    )
+    .await
+    .unwrap();
+    let new = NewTenant {
+        title: "T".into(),
+        logo_url: None,
+    };
+    tenants::create(db, user.id, new, Utc::now())
+        .await
+        .unwrap()
+        .tenant
+        .id
+}
+
+/// A permit of the platform itself for `resource:action` in `tenant_id`.
+pub fn system_permit(tenant_id: Uuid, resource: Resource, action: Action) -> Permit {
+    rbac::authorize(
+        tenant_id,
+        Subject::System,
+        &Grants::new(),
+        Permission { resource, action },
+        None,
+    )
+    .unwrap()
 }
