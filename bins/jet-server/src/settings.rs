@@ -12,6 +12,8 @@ use std::time::Duration;
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
 use database::Backend;
+use datasources::network::{Cidr, NetworkPolicy};
+use datasources::secrets::{Key, KeyParseError};
 
 /// Default request body limit: 5 MB.
 pub const DEFAULT_BODY_LIMIT: usize = 5 * 1024 * 1024;
@@ -59,9 +61,11 @@ pub struct RateLimitSettings {
     pub trust_forwarded_for: bool,
 }
 
-/// The 32-byte key that encrypts datasource secrets. Never printed.
+/// A key that seals datasource secrets: 32 bytes of standard base64, optionally prefixed by an
+/// explicit key id (`2026-12:BASE64`); without one, the id is derived from the key. Never
+/// printed.
 #[derive(Clone, PartialEq, Eq)]
-pub struct EncryptionKey(pub [u8; 32]);
+pub struct EncryptionKey(String);
 
 impl std::fmt::Debug for EncryptionKey {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -70,16 +74,46 @@ impl std::fmt::Debug for EncryptionKey {
 }
 
 impl EncryptionKey {
-    /// Decodes standard base64 of exactly 32 bytes.
-    pub fn from_base64(text: &str) -> Option<Self> {
-        let bytes = STANDARD.decode(text.trim()).ok()?;
-        bytes.try_into().ok().map(EncryptionKey)
+    /// Checks `BASE64` or `id:BASE64`.
+    pub fn parse(text: &str) -> Option<Self> {
+        Key::parse(text)
+            .ok()
+            .map(|_| EncryptionKey(text.trim().to_string()))
     }
 
-    /// Standard base64, as stored in the key file and accepted by `JET_ENCRYPTION_KEY`.
-    pub fn to_base64(&self) -> String {
-        STANDARD.encode(self.0)
+    /// A fresh key's text (no explicit id), as written to the data directory's key file.
+    pub fn from_bytes(bytes: [u8; 32]) -> Self {
+        EncryptionKey(STANDARD.encode(bytes))
     }
+
+    /// The key itself.
+    pub fn key(&self) -> Result<Key, KeyParseError> {
+        Key::parse(&self.0)
+    }
+
+    /// The text, as stored in the key file.
+    pub fn as_text(&self) -> &str {
+        &self.0
+    }
+}
+
+/// What the datasource connectors obey.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DatasourceSettings {
+    /// Where `sqlite` datasources' files live.
+    pub sqlite_dir: PathBuf,
+    /// Ranges refused on top of the built-in ones (`JET_NETWORK_DENY`).
+    pub network_deny: Vec<Cidr>,
+    /// Ranges allowed even when denied (`JET_NETWORK_ALLOW`).
+    pub network_allow: Vec<Cidr>,
+    /// Queries one tenant may run at once in a process.
+    pub runs_per_tenant: usize,
+    /// Connecting, unless a datasource sets its own.
+    pub connect_timeout: Duration,
+    /// One statement or request, unless a datasource sets its own.
+    pub statement_timeout: Duration,
+    /// Rows a result keeps.
+    pub max_rows: usize,
 }
 
 /// Everything the server is configured with.
@@ -97,6 +131,11 @@ pub struct Settings {
     pub database_max_connections: u32,
     /// From `JET_ENCRYPTION_KEY`; when absent the embedded default generates one in the data dir.
     pub encryption_key: Option<EncryptionKey>,
+    /// From `JET_ENCRYPTION_PREVIOUS_KEYS` (comma-separated): still accepted for opening, until
+    /// `jet-server keys rotate` has re-sealed every row under the active key.
+    pub previous_encryption_keys: Vec<EncryptionKey>,
+    /// Connector limits and policy.
+    pub datasources: DatasourceSettings,
     /// Which tokens are trusted.
     pub identity: IdentitySettings,
     /// Allowed clock difference for token `iat` and `auth_time`.
@@ -174,6 +213,8 @@ pub enum SettingsError {
         problem: String,
     },
 }
+
+const KEY_FORMAT: &str = "expected 32 bytes in standard base64, optionally prefixed by `id:`";
 
 fn invalid(name: &'static str, problem: impl Into<String>) -> SettingsError {
     SettingsError::Invalid {
@@ -253,10 +294,50 @@ impl Settings {
             .map_err(|_| invalid("DATABASE_URL", "expected sqlite:… or postgres://…"))?;
 
         let encryption_key = match vars.get("JET_ENCRYPTION_KEY") {
-            Some(text) => Some(EncryptionKey::from_base64(&text).ok_or_else(|| {
-                invalid("JET_ENCRYPTION_KEY", "expected 32 bytes in standard base64")
-            })?),
+            Some(text) => Some(
+                EncryptionKey::parse(&text)
+                    .ok_or_else(|| invalid("JET_ENCRYPTION_KEY", KEY_FORMAT))?,
+            ),
             None => None,
+        };
+        let previous_encryption_keys = vars
+            .get("JET_ENCRYPTION_PREVIOUS_KEYS")
+            .unwrap_or_default()
+            .split(',')
+            .map(str::trim)
+            .filter(|text| !text.is_empty())
+            .map(|text| {
+                EncryptionKey::parse(text)
+                    .ok_or_else(|| invalid("JET_ENCRYPTION_PREVIOUS_KEYS", KEY_FORMAT))
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        let cidrs = |name: &'static str| {
+            NetworkPolicy::parse_list(&vars.get(name).unwrap_or_default())
+                .map_err(|problem| invalid(name, problem))
+        };
+        let millis = |name: &'static str, default: u64| -> Result<Duration, SettingsError> {
+            match vars.parse(name, default)? {
+                0 => Err(invalid(name, "must be at least 1 millisecond")),
+                ms => Ok(Duration::from_millis(ms)),
+            }
+        };
+        let datasources = DatasourceSettings {
+            sqlite_dir: vars
+                .get("JET_SQLITE_DATASOURCE_DIR")
+                .map(PathBuf::from)
+                .unwrap_or_else(|| data_dir.join("datasources")),
+            network_deny: cidrs("JET_NETWORK_DENY")?,
+            network_allow: cidrs("JET_NETWORK_ALLOW")?,
+            runs_per_tenant: match vars.parse("JET_QUERY_RUNS_PER_TENANT", 16)? {
+                0 => return Err(invalid("JET_QUERY_RUNS_PER_TENANT", "must be at least 1")),
+                n => n,
+            },
+            connect_timeout: millis("JET_QUERY_CONNECT_TIMEOUT_MS", 5_000)?,
+            statement_timeout: millis("JET_QUERY_TIMEOUT_MS", 30_000)?,
+            max_rows: match vars.parse("JET_QUERY_MAX_ROWS", 10_000)? {
+                0 => return Err(invalid("JET_QUERY_MAX_ROWS", "must be at least 1")),
+                n => n,
+            },
         };
         let strict_reason = if environment == Environment::Production {
             Some("when JET_ENV=production")
@@ -312,6 +393,8 @@ impl Settings {
             database_url,
             database_max_connections: vars.parse("DATABASE_MAX_CONNECTIONS", 10)?,
             encryption_key,
+            previous_encryption_keys,
+            datasources,
             identity,
             clock_skew: Duration::from_secs(vars.parse("JET_CLOCK_SKEW_SECS", 300)?),
             cors_allowed_origins,

@@ -7,7 +7,7 @@
 //! returns, so the process exits 0.
 
 use std::net::TcpListener;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -130,6 +130,14 @@ impl Application {
             Some(key) => key.clone(),
             None => load_or_create_encryption_key(&settings.data_dir)?,
         };
+        let keys = Arc::new(key_ring(
+            &encryption_key,
+            &settings.previous_encryption_keys,
+        )?);
+        let runner = Arc::new(datasources::run::Runner::new(
+            Arc::clone(&keys),
+            runner_config(&settings)?,
+        ));
 
         let database = DatabaseConfig {
             max_connections: settings.database_max_connections,
@@ -211,11 +219,12 @@ impl Application {
                 trust_forwarded_for: settings.rate_limits.trust_forwarded_for,
             },
             limits,
-            encryption_key,
+            keys,
+            runner,
             audit: audit_sink,
             caches,
             bus,
-            folder_items: tenancy::folder_items::FolderItemRegistry::new(),
+            folder_items: folder_items(),
             api_description: crate::http::openapi::serialized(&crate::http::routes()),
         });
 
@@ -322,6 +331,64 @@ fn build_verifier(
     }
 }
 
+/// The item types folders file, each in its owner's table.
+fn folder_items() -> tenancy::folder_items::FolderItemRegistry {
+    use tenancy::folder_items::ItemTable;
+    use tenancy::folders::EntityType;
+    let mut items = tenancy::folder_items::FolderItemRegistry::new();
+    items.register(Arc::new(ItemTable {
+        entity_type: EntityType::DataQuery,
+        table: "data_queries",
+    }));
+    items
+}
+
+/// The active key and the previous ones, as a ring; keys that share an id are refused.
+fn key_ring(
+    active: &EncryptionKey,
+    previous: &[EncryptionKey],
+) -> Result<datasources::secrets::KeyRing, StartupError> {
+    let invalid = |e: &dyn std::fmt::Display| StartupError::EncryptionKey(e.to_string());
+    let active = active.key().map_err(|e| invalid(&e))?;
+    let previous = previous
+        .iter()
+        .map(|key| key.key().map_err(|e| invalid(&e)))
+        .collect::<Result<Vec<_>, _>>()?;
+    datasources::secrets::KeyRing::new(active, previous).map_err(|e| invalid(&e))
+}
+
+/// The connectors' limits and policy, and the directory `sqlite` datasources live in (created
+/// if missing, so the embedded default has one).
+fn runner_config(settings: &Settings) -> Result<datasources::run::RunnerConfig, StartupError> {
+    let config = &settings.datasources;
+    std::fs::create_dir_all(&config.sqlite_dir).map_err(|source| StartupError::DataDir {
+        path: config.sqlite_dir.clone(),
+        source,
+    })?;
+    let platform_database = settings
+        .database_url
+        .strip_prefix("sqlite://")
+        .or_else(|| settings.database_url.strip_prefix("sqlite:"))
+        .map(|rest| PathBuf::from(rest.split('?').next().unwrap_or(rest)));
+    Ok(datasources::run::RunnerConfig {
+        per_tenant: config.runs_per_tenant,
+        env: datasources::connector::ConnectorEnv {
+            limits: datasources::connector::RunLimits {
+                connect_timeout: config.connect_timeout,
+                statement_timeout: config.statement_timeout,
+                max_rows: config.max_rows,
+                ..datasources::connector::RunLimits::default()
+            },
+            network: datasources::network::NetworkPolicy::new(
+                &config.network_deny,
+                &config.network_allow,
+            ),
+            sqlite_dir: config.sqlite_dir.clone(),
+            platform_database,
+        },
+    })
+}
+
 fn load_or_create_encryption_key(data_dir: &Path) -> Result<EncryptionKey, StartupError> {
     let path = data_dir.join(ENCRYPTION_KEY_FILE);
     let text = keyfile::load_or_create(&path, || {
@@ -329,12 +396,12 @@ fn load_or_create_encryption_key(data_dir: &Path) -> Result<EncryptionKey, Start
         ring::rand::SystemRandom::new()
             .fill(&mut key)
             .map_err(|_| std::io::Error::other("the system random source failed"))?;
-        Ok(EncryptionKey(key).to_base64().into_bytes())
+        Ok(EncryptionKey::from_bytes(key).as_text().as_bytes().to_vec())
     })
     .map_err(|e| StartupError::EncryptionKey(format!("{}: {e}", path.display())))?;
     std::str::from_utf8(&text)
         .ok()
-        .and_then(EncryptionKey::from_base64)
+        .and_then(EncryptionKey::parse)
         .ok_or_else(|| {
             StartupError::EncryptionKey(format!(
                 "{} does not hold 32 bytes of base64",

@@ -10,7 +10,6 @@ use sea_orm::DatabaseConnection;
 
 use crate::http::middleware::cors::CorsPolicy;
 use crate::http::middleware::rate_limit::RateLimits;
-use crate::settings::EncryptionKey;
 
 /// Request-independent settings of the HTTP edge.
 #[derive(Debug)]
@@ -34,8 +33,10 @@ pub struct AppState {
     pub edge: EdgeConfig,
     /// Per-IP and per-principal request limits.
     pub limits: Arc<RateLimits>,
-    /// Will encrypt datasource secrets (nothing uses it yet).
-    pub encryption_key: EncryptionKey,
+    /// Seals and opens datasource secrets: the active key and the previous ones.
+    pub keys: Arc<datasources::secrets::KeyRing>,
+    /// Runs data queries and connection tests (live connectors, the per-tenant cap).
+    pub runner: Arc<datasources::run::Runner>,
     /// Where audit entries are queued.
     pub audit: audit::AuditSink,
     /// Recently loaded grants, resolved API keys and role lists, kept in step across
@@ -43,8 +44,7 @@ pub struct AppState {
     pub caches: crate::access_sync::Caches,
     /// Messages to every server process (cache invalidation; later wake-ups and live events).
     pub bus: change_bus::ChangeBus,
-    /// The item types folders file, registered by the crates that own them (none yet: each
-    /// asset crate adds its own when it lands).
+    /// The item types folders file, each in its owner's table (data queries so far).
     pub folder_items: tenancy::folder_items::FolderItemRegistry,
     /// The OpenAPI document, serialized once at start-up.
     pub api_description: actix_web::web::Bytes,

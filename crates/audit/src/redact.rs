@@ -22,6 +22,8 @@ const SECRET_KEY_PARTS: &[&str] = &[
     "credential",
     "authorization",
     "connectionstring",
+    // A REST datasource's API key (`apiKeyValue`): `apikey` alone is only a suffix rule.
+    "apikeyvalue",
     "cookie",
     "signature",
 ];

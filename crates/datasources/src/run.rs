@@ -8,6 +8,10 @@
 //! `dataquery:test` and `read` on the datasource. Each tenant runs at most
 //! [`RunnerConfig::per_tenant`] queries at once in this process; more are refused with
 //! [`Error::Busy`] rather than queued. Nothing caches results: every run reaches the datasource.
+//!
+//! Connection tests and schema reads go through here too, under the same cap: a test of options
+//! a client sent builds a connector of its own (dropped after the test), a test of a saved
+//! datasource uses its live one and records the outcome on the row.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -19,7 +23,9 @@ use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 use uuid::Uuid;
 
 use crate::Error;
-use crate::connector::{ConnectorEnv, ConnectorRegistry, QueryOutput};
+use crate::connector::{self, ConnectorEnv, ConnectorRegistry, QueryOutput};
+use crate::datasource::ConnectionStatus;
+use crate::options::OpenOptions;
 use crate::secrets::KeyRing;
 use crate::{datasource, inputs, query};
 
@@ -119,6 +125,28 @@ impl Runner {
         .await
     }
 
+    /// Tests saved query `query_id` with `input_values`: `permit` is for `dataquery:test` on it.
+    /// A disabled query runs too (testing it is how one decides to enable it again).
+    pub async fn test_saved_query(
+        &self,
+        db: &impl ConnectionTrait,
+        permit: &Permit,
+        query_id: Uuid,
+        input_values: &Map<String, Value>,
+    ) -> Result<QueryOutput, Error> {
+        let tenant_id = permit.tenant_id();
+        permit.require_on(tenant_id, Resource::DataQuery, Action::Test, query_id)?;
+        let saved = query::get(db, tenant_id, query_id).await?;
+        self.execute(
+            db,
+            tenant_id,
+            saved.datasource_id,
+            &saved.options,
+            input_values,
+        )
+        .await
+    }
+
     /// Runs unsaved query `options` against saved datasource `datasource_id`: `permit` is for
     /// `dataquery:test`; `read` on the datasource is checked here.
     pub async fn run_unsaved(
@@ -151,6 +179,61 @@ impl Runner {
             input_values,
         )
         .await
+    }
+
+    /// Tests options a client sent (not saved, or a saved datasource's with its masks restored
+    /// by the caller) with a connector built for this test alone.
+    pub async fn test_options(&self, tenant_id: Uuid, options: &OpenOptions) -> Result<(), Error> {
+        let _slot = self.slot(tenant_id)?;
+        connector::connect(options, &self.config.env)
+            .await?
+            .test()
+            .await
+    }
+
+    /// Tests saved datasource `datasource_id` (the caller has checked access to it) and
+    /// records the outcome on its row; the test's error, if it failed.
+    pub async fn test_saved(
+        &self,
+        db: &impl ConnectionTrait,
+        tenant_id: Uuid,
+        datasource_id: Uuid,
+    ) -> Result<(), Error> {
+        let (_, opened) = datasource::open(db, &self.ring, tenant_id, datasource_id).await?;
+        let outcome = {
+            let _slot = self.slot(tenant_id)?;
+            match self
+                .connectors
+                .get(datasource_id, &opened, &self.config.env)
+                .await
+            {
+                Ok(live) => live.test().await,
+                Err(error) => Err(error),
+            }
+        };
+        let status = match &outcome {
+            Ok(()) => ConnectionStatus::Ok,
+            Err(_) => ConnectionStatus::Failed,
+        };
+        datasource::record_connection_status(db, tenant_id, datasource_id, status).await?;
+        outcome
+    }
+
+    /// The schema (tables and columns) of saved datasource `datasource_id`, where its type has
+    /// one (the caller has checked access to it).
+    pub async fn introspect(
+        &self,
+        db: &impl ConnectionTrait,
+        tenant_id: Uuid,
+        datasource_id: Uuid,
+    ) -> Result<Value, Error> {
+        let (_, opened) = datasource::open(db, &self.ring, tenant_id, datasource_id).await?;
+        let _slot = self.slot(tenant_id)?;
+        self.connectors
+            .get(datasource_id, &opened, &self.config.env)
+            .await?
+            .introspect()
+            .await
     }
 
     async fn execute(

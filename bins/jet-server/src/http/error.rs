@@ -44,23 +44,37 @@ pub enum ErrorCode {
     LastAdmin,
     /// 409: built-in and global roles cannot be changed or deleted.
     ProtectedRole,
+    /// 409: data queries use the datasource; deleting it needs `force`.
+    DatasourceInUse,
     /// 413: the request body is over the limit.
     PayloadTooLarge,
     /// 415: the body is not JSON.
     UnsupportedMediaType,
+    /// 422: the datasource cannot be reached (closed port, refused login, TLS).
+    DatasourceUnreachable,
+    /// 422: connecting, a statement or a request ran over its time limit.
+    DatasourceTimeout,
+    /// 422: the datasource refused or failed the query.
+    QueryFailed,
+    /// 422: the network policy refuses the datasource's address.
+    NetworkPolicyDenied,
     /// 429: too many requests; see `Retry-After`.
     RateLimited,
+    /// 429: too many queries of this tenant are running; see `Retry-After`.
+    TooManyRuns,
     /// 500: something broke inside; details are in the server log only.
     ServerError,
     /// 503: the identity provider's keys cannot be fetched.
     IdentityProviderUnavailable,
     /// 503: a dependency (the database) is down.
     ServiceUnavailable,
+    /// 503: a datasource's secrets cannot be opened with this server's keys.
+    SecretsUnreadable,
 }
 
 impl ErrorCode {
     /// Every code, in the order of `docs/errors.md` (a tidy test keeps the two equal).
-    pub const ALL: [ErrorCode; 21] = {
+    pub const ALL: [ErrorCode; 28] = {
         use ErrorCode::*;
         [
             ValidationError,
@@ -78,12 +92,19 @@ impl ErrorCode {
             Conflict,
             LastAdmin,
             ProtectedRole,
+            DatasourceInUse,
             PayloadTooLarge,
             UnsupportedMediaType,
+            DatasourceUnreachable,
+            DatasourceTimeout,
+            QueryFailed,
+            NetworkPolicyDenied,
             RateLimited,
+            TooManyRuns,
             ServerError,
             IdentityProviderUnavailable,
             ServiceUnavailable,
+            SecretsUnreadable,
         ]
     };
 
@@ -100,12 +121,17 @@ impl ErrorCode {
             }
             NotFound => StatusCode::NOT_FOUND,
             MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
-            Conflict | LastAdmin | ProtectedRole => StatusCode::CONFLICT,
+            Conflict | LastAdmin | ProtectedRole | DatasourceInUse => StatusCode::CONFLICT,
             PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
-            RateLimited => StatusCode::TOO_MANY_REQUESTS,
+            DatasourceUnreachable | DatasourceTimeout | QueryFailed | NetworkPolicyDenied => {
+                StatusCode::UNPROCESSABLE_ENTITY
+            }
+            RateLimited | TooManyRuns => StatusCode::TOO_MANY_REQUESTS,
             ServerError => StatusCode::INTERNAL_SERVER_ERROR,
-            IdentityProviderUnavailable | ServiceUnavailable => StatusCode::SERVICE_UNAVAILABLE,
+            IdentityProviderUnavailable | ServiceUnavailable | SecretsUnreadable => {
+                StatusCode::SERVICE_UNAVAILABLE
+            }
         }
     }
 
@@ -128,12 +154,19 @@ impl ErrorCode {
             Conflict => "CONFLICT",
             LastAdmin => "LAST_ADMIN",
             ProtectedRole => "PROTECTED_ROLE",
+            DatasourceInUse => "DATASOURCE_IN_USE",
             PayloadTooLarge => "PAYLOAD_TOO_LARGE",
             UnsupportedMediaType => "UNSUPPORTED_MEDIA_TYPE",
+            DatasourceUnreachable => "DATASOURCE_UNREACHABLE",
+            DatasourceTimeout => "DATASOURCE_TIMEOUT",
+            QueryFailed => "QUERY_FAILED",
+            NetworkPolicyDenied => "NETWORK_POLICY_DENIED",
             RateLimited => "RATE_LIMITED",
+            TooManyRuns => "TOO_MANY_RUNS",
             ServerError => "SERVER_ERROR",
             IdentityProviderUnavailable => "IDENTITY_PROVIDER_UNAVAILABLE",
             ServiceUnavailable => "SERVICE_UNAVAILABLE",
+            SecretsUnreadable => "SECRETS_UNREADABLE",
         }
     }
 }
@@ -317,6 +350,64 @@ impl From<rbac::Error> for ApiError {
             error @ (rbac::Error::PermitMismatch(_)
             | rbac::Error::Random
             | rbac::Error::Database(_)) => ApiError::internal(&error),
+        }
+    }
+}
+
+impl From<datasources::Error> for ApiError {
+    fn from(error: datasources::Error) -> Self {
+        use datasources::Error as E;
+        // Connector messages are scrubbed of secrets by the crate; they help the user fix the
+        // datasource or the query, so they are passed on.
+        match error {
+            E::Invalid { field, message } => {
+                ApiError::new(ErrorCode::ValidationError, format!("{field}: {message}"))
+                    .with_detail("field", field)
+            }
+            E::UnknownReference { field, message } => {
+                ApiError::new(ErrorCode::Conflict, format!("{field}: {message}"))
+                    .with_detail("field", field)
+            }
+            E::NotFound => ApiError::not_found(),
+            E::InUse { queries } => {
+                let listed: Vec<Value> = queries
+                    .iter()
+                    .map(|(id, title)| json!({"dataQueryID": id, "dataQueryTitle": title}))
+                    .collect();
+                ApiError::new(
+                    ErrorCode::DatasourceInUse,
+                    format!(
+                        "{} data queries use this datasource: delete them first, or delete with \
+                         `force=true` to delete them with it",
+                        queries.len()
+                    ),
+                )
+                .with_detail("dataQueries", listed)
+            }
+            E::Connection(message) => ApiError::new(ErrorCode::DatasourceUnreachable, message),
+            E::Timeout(message) => ApiError::new(ErrorCode::DatasourceTimeout, message),
+            E::Query(message) => ApiError::new(ErrorCode::QueryFailed, message),
+            E::NetworkDenied(message) => ApiError::new(ErrorCode::NetworkPolicyDenied, message),
+            E::Unsupported(message) => ApiError::new(ErrorCode::InvalidRequest, message),
+            E::Busy => ApiError::new(
+                ErrorCode::TooManyRuns,
+                "too many queries of this tenant are running; try again shortly",
+            )
+            .with_retry_after(1),
+            error @ E::Unopenable { datasource_id, .. } => {
+                // Names the datasource and the reason (unknown key, tampered ciphertext); the
+                // operator fixes it with the right key in JET_ENCRYPTION_PREVIOUS_KEYS.
+                tracing::error!(%error, "datasource secrets cannot be opened");
+                ApiError::new(
+                    ErrorCode::SecretsUnreadable,
+                    "this datasource's secrets cannot be opened with the server's keys; an \
+                     operator must configure the key that sealed them",
+                )
+                .with_detail("datasourceID", datasource_id.to_string())
+            }
+            E::Denied(denied) => denied.into(),
+            E::Rbac(error) => error.into(),
+            error @ (E::Seal(_) | E::Database(_)) => ApiError::internal(&error),
         }
     }
 }

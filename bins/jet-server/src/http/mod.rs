@@ -12,6 +12,7 @@
 pub mod access;
 pub mod auth;
 pub mod catalog_schema;
+pub mod creators;
 pub mod envelope;
 pub mod error;
 pub mod json;
@@ -43,6 +44,8 @@ pub fn routes() -> Vec<Route> {
         routes::folders::routes(),
         routes::audit::routes(),
         routes::apikeys::routes(),
+        routes::datasources::routes(),
+        routes::queries::routes(),
     ]
     .into_iter()
     .flatten()

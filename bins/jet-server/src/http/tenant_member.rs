@@ -213,18 +213,39 @@ async fn extract(req: &HttpRequest) -> Result<TenantMember, ApiError> {
             None
         }
         Need::Permission(required) => {
-            let target = rule.object.and(object_id).map(|id| Target {
+            let object = rule.object.and(object_id);
+            let target = object.map(|id| Target {
                 resource: required.resource,
                 id,
                 creator: None,
             });
-            Some(rbac::authorize(
-                tenant.id,
-                subject,
-                &grants,
-                required,
-                target.as_ref(),
-            )?)
+            match rbac::authorize(tenant.id, subject, &grants, required, target.as_ref()) {
+                Ok(permit) => Some(permit),
+                // Not by grants: the object's creator still may (creator rights).
+                Err(denied) => {
+                    let Some(id) = object else {
+                        return Err(denied.into());
+                    };
+                    let creator =
+                        crate::http::creators::creator_of(state, required.resource, tenant.id, id)
+                            .await?;
+                    if creator != Some(subject) {
+                        return Err(denied.into());
+                    }
+                    let target = Target {
+                        resource: required.resource,
+                        id,
+                        creator,
+                    };
+                    Some(rbac::authorize(
+                        tenant.id,
+                        subject,
+                        &grants,
+                        required,
+                        Some(&target),
+                    )?)
+                }
+            }
         }
     };
     Ok(TenantMember {

@@ -189,6 +189,25 @@ impl TestApp {
         json(request.send().await.unwrap()).await
     }
 
+    /// The membership id of `token`'s holder after joining `tenant` with no roles.
+    pub async fn join_without_roles(&self, token: &str, tenant: uuid::Uuid) -> String {
+        let (_, me) = self.call("GET", "/api/v1/auth", token, None).await;
+        let user_id: uuid::Uuid = me["data"]["userID"].as_str().unwrap().parse().unwrap();
+        let db = sea_orm::Database::connect(&self.database.url)
+            .await
+            .unwrap();
+        let membership = tenancy::tenants::add_member(
+            &db,
+            tenant,
+            user_id,
+            tenancy::tenants::Relationship::Member,
+            chrono::Utc::now(),
+        )
+        .await
+        .unwrap();
+        membership.member_id.to_string()
+    }
+
     /// A valid token for a Firebase user.
     pub fn token_for(&self, subject: &str, email: &str) -> String {
         TestKey::primary().firebase_token(subject, email, tokens::now())

@@ -17,7 +17,6 @@
 //!
 //! For every `Access::User` route: no credentials → 401, an API key → 403.
 
-use chrono::Utc;
 use jet_server::http::access::{Access, Effect, Need, TenantRule};
 use jet_server::http::route::Route;
 use serde_json::{Value, json};
@@ -46,6 +45,24 @@ async fn create_object(app: &TestApp, admin: &str, tenant: &str, resource: &str)
             json!({"email": format!("u{n}@example.com")}),
             "memberID",
         ),
+        "datasource" => ("datasources", unreachable_datasource(&n), "datasourceID"),
+        "dataquery" => {
+            let (status, source) = app
+                .call(
+                    "POST",
+                    &format!("/api/v1/tenants/{tenant}/datasources"),
+                    admin,
+                    Some(unreachable_datasource(&n)),
+                )
+                .await;
+            assert_eq!(status, 201, "creating a datasource: {source}");
+            (
+                "queries",
+                json!({"dataQueryTitle": format!("q{n}"), "datasourceID": source["data"]["datasourceID"],
+                    "dataQueryOptions": {"query": "SELECT 1"}}),
+                "dataQueryID",
+            )
+        }
         other => panic!("the matrix has no fixture for `{other}` objects: add one"),
     };
     let (status, created) = app
@@ -58,6 +75,23 @@ async fn create_object(app: &TestApp, admin: &str, tenant: &str, resource: &str)
         .await;
     assert_eq!(status, 201, "creating a {resource}: {created}");
     created["data"][id].as_str().unwrap().to_string()
+}
+
+/// What copying an object of `resource` needs besides creating one and reading the source: a
+/// copied data query is a new query against the same datasource, which needs reading it (or
+/// the copy would let its creator run any SQL there).
+fn copy_also_needs(resource: &str) -> Vec<String> {
+    match resource {
+        "dataquery" => vec!["datasource:read".to_string()],
+        _ => vec![],
+    }
+}
+
+/// A PostgreSQL datasource saved without a connection test, on a host that cannot resolve
+/// (`.invalid`), so the routes that reach it fail at once with `DATASOURCE_UNREACHABLE`.
+fn unreachable_datasource(n: &str) -> Value {
+    json!({"datasourceTitle": format!("d{n}"), "datasourceType": "postgresql", "skipTest": true,
+        "datasourceOptions": {"host": "db.invalid", "port": 5432, "user": "app", "password": "pw"}})
 }
 
 /// Gives `member` (a membership id) exactly one role in `tenant`, holding the asset `grants`.
@@ -105,23 +139,6 @@ fn path_of(route: &Route, rule: Option<&TenantRule>, tenant: &str, object: Optio
     fill_path(&path, tenant)
 }
 
-/// The membership id of `token`'s holder after joining `tenant` with no roles.
-async fn join_without_roles(app: &TestApp, token: &str, tenant: Uuid) -> String {
-    let (_, me) = app.call("GET", "/api/v1/auth", token, None).await;
-    let user_id: Uuid = me["data"]["userID"].as_str().unwrap().parse().unwrap();
-    let db = sea_orm::Database::connect(&app.database.url).await.unwrap();
-    let membership = tenancy::tenants::add_member(
-        &db,
-        tenant,
-        user_id,
-        tenancy::tenants::Relationship::Member,
-        Utc::now(),
-    )
-    .await
-    .unwrap();
-    membership.member_id.to_string()
-}
-
 async fn every_route_answers_as_its_declared_policy_says(backend: Backend) {
     let Some(app) = TestApp::spawn(backend).await else {
         return;
@@ -149,8 +166,8 @@ async fn every_route_answers_as_its_declared_policy_says(backend: Backend) {
         .await;
     assert_eq!(status, 201, "{key}");
     let foreign_key = format!("api_key {}", key["data"]["apiKey"].as_str().unwrap());
-    let carol_id = join_without_roles(&app, &carol, tenant_id).await;
-    let dave_id = join_without_roles(&app, &dave, tenant_id).await;
+    let carol_id = app.join_without_roles(&carol, tenant_id).await;
+    let dave_id = app.join_without_roles(&dave, tenant_id).await;
     let (status, body) = app
         .call(
             "PATCH",
@@ -259,7 +276,12 @@ async fn every_route_answers_as_its_declared_policy_says(backend: Backend) {
                         &alice,
                         &t,
                         &dave_id,
-                        json!([required]),
+                        json!(
+                            [required.clone()]
+                                .into_iter()
+                                .chain(copy_also_needs(resource))
+                                .collect::<Vec<_>>()
+                        ),
                         json!([{"resourceType": resource, "resourceID": object,
                             "action": "read"}]),
                     )

@@ -10,6 +10,7 @@ mod apikeys;
 mod audit;
 mod auth;
 mod cors;
+mod datasources;
 mod envelope;
 mod health;
 mod management;

@@ -38,7 +38,7 @@ async fn two_servers_started_at_once_on_one_fresh_database_both_come_up(backend:
 }
 db_test!(two_servers_started_at_once_on_one_fresh_database_both_come_up);
 
-fn free_port() -> u16 {
+pub(crate) fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0")
         .unwrap()
         .local_addr()
@@ -46,7 +46,11 @@ fn free_port() -> u16 {
         .port()
 }
 
-async fn wait_until_healthy(client: &reqwest::Client, base: &str, child: &mut std::process::Child) {
+pub(crate) async fn wait_until_healthy(
+    client: &reqwest::Client,
+    base: &str,
+    child: &mut std::process::Child,
+) {
     let deadline = Instant::now() + Duration::from_secs(60);
     loop {
         if let Ok(response) = client.get(format!("{base}/health")).send().await
@@ -63,6 +67,23 @@ async fn wait_until_healthy(client: &reqwest::Client, base: &str, child: &mut st
         );
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
+}
+
+/// Sends SIGTERM to the server `child` and waits for it: its exit code and everything it logged
+/// (stdout and stderr).
+pub(crate) async fn stop(child: std::process::Child) -> (Option<i32>, String) {
+    let killed = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(killed.success());
+    let output = tokio::task::spawn_blocking(move || child.wait_with_output())
+        .await
+        .unwrap()
+        .unwrap();
+    let logs = String::from_utf8_lossy(&output.stdout).to_string()
+        + &String::from_utf8_lossy(&output.stderr);
+    (output.status.code(), logs)
 }
 
 /// The same binary `cargo xtask dev` runs, with nothing but a data directory and a port.
@@ -116,18 +137,8 @@ async fn the_binary_serves_and_stops_cleanly_on_sigterm(backend: Backend) {
         assert!(data_dir.join("encryption.key").exists());
     }
 
-    let killed = Command::new("kill")
-        .args(["-TERM", &child.id().to_string()])
-        .status()
-        .unwrap();
-    assert!(killed.success());
-    let output = tokio::task::spawn_blocking(move || child.wait_with_output())
-        .await
-        .unwrap()
-        .unwrap();
-    let logs = String::from_utf8_lossy(&output.stdout).to_string()
-        + &String::from_utf8_lossy(&output.stderr);
-    assert_eq!(output.status.code(), Some(0), "{logs}");
+    let (code, logs) = stop(child).await;
+    assert_eq!(code, Some(0), "{logs}");
     assert!(
         logs.contains("local identity mode: not for production"),
         "{logs}"

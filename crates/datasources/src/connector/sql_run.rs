@@ -58,7 +58,12 @@ where
         connection.close().await
     };
     match tokio::time::timeout(limits.connect_timeout, round_trip).await {
-        Ok(outcome) => outcome.map_err(|error| fail(&error)),
+        // The server's own refusals while connecting (a wrong password, an unknown database)
+        // are connection failures, not query errors: no query was sent.
+        Ok(outcome) => outcome.map_err(|error| match fail(&error) {
+            Error::Query(message) => Error::Connection(message),
+            other => other,
+        }),
         Err(_) => Err(Error::Timeout(format!(
             "no answer within {} ms",
             limits.connect_timeout.as_millis()

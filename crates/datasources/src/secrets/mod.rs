@@ -8,7 +8,7 @@ pub mod envelope;
 pub mod keyring;
 
 pub use envelope::{Envelope, SecretSlot};
-pub use keyring::{Key, KeyId, KeyRing};
+pub use keyring::{Key, KeyId, KeyParseError, KeyRing, KeyRingError};
 
 /// Why a secret could not be sealed or opened. Never carries key or plaintext bytes.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]

@@ -4,8 +4,10 @@
 pub mod apikeys;
 pub mod audit;
 pub mod auth;
+pub mod datasources;
 pub mod folders;
 pub mod health;
+pub mod queries;
 pub mod reference;
 pub mod roles;
 pub mod tenants;
