@@ -108,6 +108,18 @@ pub fn check_options(
             .ok_or_else(|| Error::invalid(format!("{FIELD}.query"), "the SQL text, a string"))?;
         sql::compile(dialect, text)?;
     }
+    if datasource_type.family() == Family::Graphql {
+        for name in ["query", "operationName"] {
+            let text = map.get(name).and_then(Value::as_str).unwrap_or_default();
+            if !template::keys(name, text)?.is_empty() {
+                return Err(Error::invalid(
+                    format!("{FIELD}.{name}"),
+                    "values go in `variables`: write `$name` in the query and \
+                     `{{inputs.x}}` in `variables`",
+                ));
+            }
+        }
+    }
     Ok(CheckedQuery {
         options: map.clone(),
         inputs: definitions,

@@ -4,6 +4,8 @@
 //! `<key>` a defined input: no other roots, no paths, no calls. Anything else between `{{` and
 //! `}}` is refused when the query is saved, so a run never meets a template it cannot resolve.
 
+use serde_json::{Map, Value};
+
 use crate::Error;
 use crate::inputs::valid_key;
 
@@ -73,10 +75,84 @@ pub fn sole_input<'a>(field: &str, text: &'a str) -> Result<Option<&'a str>, Err
     }
 }
 
+/// An input's value as text: a string as it is, null as nothing, anything else as JSON.
+pub fn as_text(value: Option<&Value>) -> String {
+    match value {
+        None | Some(Value::Null) => String::new(),
+        Some(Value::String(text)) => text.clone(),
+        Some(other) => other.to_string(),
+    }
+}
+
+/// `text` with every template replaced by its input's value as text, passed through `encode`
+/// (URL-encoding for a path, the identity elsewhere): a value can never add a path segment or
+/// a query parameter of its own.
+pub fn render_text(
+    field: &str,
+    text: &str,
+    inputs: &Map<String, Value>,
+    encode: fn(&str) -> String,
+) -> Result<String, Error> {
+    let mut out = String::with_capacity(text.len());
+    for segment in parse(field, text)? {
+        match segment {
+            Segment::Text(part) => out.push_str(part),
+            Segment::Input(key) => out.push_str(&encode(&as_text(inputs.get(key)))),
+        }
+    }
+    Ok(out)
+}
+
+/// `value` with its templates resolved: a string that is exactly one template takes the input's
+/// own JSON value (a number stays a number), other strings are rendered as text, arrays and
+/// objects element by element (object keys are left as written).
+pub fn render_value(
+    field: &str,
+    value: &Value,
+    inputs: &Map<String, Value>,
+) -> Result<Value, Error> {
+    Ok(match value {
+        Value::String(text) => match sole_input(field, text)? {
+            Some(key) => inputs.get(key).cloned().unwrap_or(Value::Null),
+            None => Value::String(render_text(field, text, inputs, str::to_string)?),
+        },
+        Value::Array(items) => Value::Array(
+            items
+                .iter()
+                .map(|item| render_value(field, item, inputs))
+                .collect::<Result<_, _>>()?,
+        ),
+        Value::Object(map) => Value::Object(
+            map.iter()
+                .map(|(key, item)| Ok((key.clone(), render_value(field, item, inputs)?)))
+                .collect::<Result<_, Error>>()?,
+        ),
+        other => other.clone(),
+    })
+}
+
 #[cfg(test)]
 #[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn renders_text_and_keeps_types_of_sole_templates() {
+        let inputs: Map<String, Value> =
+            serde_json::from_value(serde_json::json!({"id": 7, "name": "a/b c", "none": null}))
+                .unwrap();
+        let encode: fn(&str) -> String = crate::scrub::url_encode;
+        assert_eq!(
+            render_text("f", "/users/{{inputs.name}}/x", &inputs, encode).unwrap(),
+            "/users/a%2Fb%20c/x"
+        );
+        let body = serde_json::json!({"id": "{{inputs.id}}", "label": "n={{inputs.id}}",
+            "list": ["{{inputs.none}}", 1], "{{inputs.id}}": true});
+        assert_eq!(
+            render_value("f", &body, &inputs).unwrap(),
+            serde_json::json!({"id": 7, "label": "n=7", "list": [null, 1], "{{inputs.id}}": true})
+        );
+    }
 
     #[test]
     fn splits_text_and_inputs() {

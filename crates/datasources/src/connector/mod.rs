@@ -5,12 +5,20 @@
 //! query with bound inputs, and introspects the schema where the family has one. Every error
 //! it returns has passed through the datasource's [`Scrubber`](crate::scrub::Scrubber).
 
+mod amqp;
 mod bind;
+mod graphql;
+mod http;
 mod limits;
+mod mqtt;
 mod mysql;
+mod nats;
 mod pg_numeric;
 mod postgres;
+mod publish;
+mod redis;
 mod registry;
+mod rest;
 mod sql_result;
 mod sql_run;
 mod sqlite;
@@ -88,9 +96,12 @@ pub async fn connect(
         Family::Postgres => Ok(Box::new(postgres::Postgres::new(options, env).await?)),
         Family::Mysql => Ok(Box::new(mysql::Mysql::new(options, env).await?)),
         Family::Sqlite => Ok(Box::new(sqlite::Sqlite::new(options, env)?)),
-        other => Err(Error::Unsupported(format!(
-            "the {other:?} connector is not built yet"
-        ))),
+        Family::Rest => Ok(Box::new(rest::Rest::new(options, env)?)),
+        Family::Graphql => Ok(Box::new(graphql::Graphql::new(options, env)?)),
+        Family::Redis => Ok(Box::new(redis::Redis::new(options, env).await?)),
+        Family::Amqp => Ok(Box::new(amqp::Amqp::new(options, env).await?)),
+        Family::Mqtt => Ok(Box::new(mqtt::Mqtt::new(options, env).await?)),
+        Family::Nats => Ok(Box::new(nats::Nats::new(options, env).await?)),
     }
 }
 
