@@ -6,6 +6,7 @@
 //! cargo xtask token --email E [--name N] [--data-dir D] [--ttl-hours H]
 //! cargo xtask db up|down|status|fresh     migrations against DATABASE_URL (default: embedded)
 //! cargo xtask openapi                     rewrite docs/openapi.json from the route table
+//! cargo xtask keys rotate                 re-seal datasource secrets under JET_ENCRYPTION_KEY
 //! cargo xtask tidy                        fmt check, clippy -D warnings, architecture tests
 //! cargo xtask bench sandbox               sandbox cold run vs. isolated-vm, same run
 //! cargo xtask bench engine                workflow engine overhead per node, vs. spawn-per-node
@@ -39,6 +40,11 @@ fn main() -> ExitCode {
         "db" => db::run(&rest),
         "tidy" => tidy(),
         "openapi" => openapi::run(&workspace_root()),
+        "keys" => run::cargo(
+            &["run", "--quiet", "--package", "jet-server", "--", "keys"],
+            &rest,
+            &[],
+        ),
         "bench" => bench::run(&rest),
         "help" | "--help" | "-h" => {
             print_usage();
@@ -88,6 +94,7 @@ fn print_usage() {
          \x20                             print a local-identity token for E\n\
          db up|down|status|fresh       run migrations against DATABASE_URL (default: the embedded database)\n\
          openapi                       rewrite docs/openapi.json from the route table\n\
+         keys rotate                   re-seal every datasource's secrets under JET_ENCRYPTION_KEY\n\
          tidy                          fmt check, clippy -D warnings, architecture tests\n\
          bench sandbox                 sandbox cold run vs. the original's isolated-vm, same run\n\
          bench engine                  workflow engine overhead per node (no-op nodes, in memory)\n\

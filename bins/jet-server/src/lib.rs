@@ -10,6 +10,7 @@ pub mod access_cache;
 pub mod access_sync;
 pub mod http;
 pub mod key_cache;
+pub mod keys_command;
 pub mod settings;
 pub mod startup;
 pub mod state;

@@ -2,7 +2,8 @@
 //! signal stops it. Exit codes: 0 after a graceful stop, 2 for bad configuration, 1 otherwise.
 //!
 //! `jet-server openapi` prints the API's OpenAPI document instead (what `cargo xtask openapi`
-//! writes to `docs/openapi.json`).
+//! writes to `docs/openapi.json`). `jet-server keys rotate` re-seals every datasource's secrets
+//! under the active key (`keys_command`), with the server's own settings.
 
 use std::process::ExitCode;
 
@@ -29,6 +30,37 @@ async fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    match args
+        .iter()
+        .map(String::as_str)
+        .collect::<Vec<_>>()
+        .as_slice()
+    {
+        [] => {}
+        ["keys", "rotate"] => {
+            return match jet_server::keys_command::rotate(&settings).await {
+                Ok(report) => {
+                    let text = jet_server::keys_command::describe(&report) + "\n";
+                    // The report is the command's output (stdout), not a log line.
+                    let _ = std::io::Write::write_all(&mut std::io::stdout(), text.as_bytes());
+                    if report.failed.is_empty() {
+                        ExitCode::SUCCESS
+                    } else {
+                        ExitCode::FAILURE
+                    }
+                }
+                Err(error) => {
+                    eprintln!("jet-server: keys rotate: {error}");
+                    ExitCode::FAILURE
+                }
+            };
+        }
+        _ => {
+            eprintln!("usage: jet-server [openapi | keys rotate]");
+            return ExitCode::from(2);
+        }
+    }
     telemetry::init(&settings);
     tracing::info!(?settings, "starting");
 

@@ -126,14 +126,7 @@ impl Application {
             path: settings.data_dir.clone(),
             source,
         })?;
-        let encryption_key = match &settings.encryption_key {
-            Some(key) => key.clone(),
-            None => load_or_create_encryption_key(&settings.data_dir)?,
-        };
-        let keys = Arc::new(key_ring(
-            &encryption_key,
-            &settings.previous_encryption_keys,
-        )?);
+        let keys = Arc::new(settings_key_ring(&settings)?);
         let runner = Arc::new(datasources::run::Runner::new(
             Arc::clone(&keys),
             runner_config(&settings)?,
@@ -341,6 +334,19 @@ fn folder_items() -> tenancy::folder_items::FolderItemRegistry {
         table: "data_queries",
     }));
     items
+}
+
+/// The key ring the settings describe: `JET_ENCRYPTION_KEY` (or, on the embedded default, the
+/// data directory's generated key) as the active key, `JET_ENCRYPTION_PREVIOUS_KEYS` as the
+/// previous ones. The server and `jet-server keys rotate` use the same one.
+pub fn settings_key_ring(
+    settings: &Settings,
+) -> Result<datasources::secrets::KeyRing, StartupError> {
+    let active = match &settings.encryption_key {
+        Some(key) => key.clone(),
+        None => load_or_create_encryption_key(&settings.data_dir)?,
+    };
+    key_ring(&active, &settings.previous_encryption_keys)
 }
 
 /// The active key and the previous ones, as a ring; keys that share an id are refused.

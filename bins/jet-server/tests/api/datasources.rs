@@ -405,29 +405,19 @@ db_test!(running_needs_execute_on_the_query_not_the_datasource);
 /// string, shows in no response, no audit row and no log line.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_canary_password_reaches_no_response_log_or_audit_row() {
-    use std::process::{Command, Stdio};
-
-    use crate::startup::{free_port, stop, wait_until_healthy};
+    use crate::startup::stop;
 
     if test_support::services::service("PostgreSQL (datasource)", "127.0.0.1:5432").is_none() {
         return;
     }
     let dir = tempfile::tempdir().unwrap();
     let data_dir = dir.path().join("data");
-    let port = free_port();
-    let mut child = Command::new(env!("CARGO_BIN_EXE_jet-server"))
-        .env_clear()
-        .env("PORT", port.to_string())
-        .env("JET_DATA_DIR", &data_dir)
-        .env("RUST_LOG", "debug")
-        .env("JET_AUDIT_FLUSH_MS", "50")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let base = format!("http://127.0.0.1:{port}");
+    let (child, base) = spawn_binary(
+        &data_dir,
+        &[("RUST_LOG", "debug"), ("JET_AUDIT_FLUSH_MS", "50")],
+    )
+    .await;
     let client = test_support::http::client();
-    wait_until_healthy(&client, &base, &mut child).await;
     let key = identity::LocalSigningKey::load_or_create(&data_dir).unwrap();
     let token = key.mint(
         "dana@example.com",
@@ -544,4 +534,195 @@ async fn the_canary_password_reaches_no_response_log_or_audit_row() {
     ] {
         assert!(!text.contains(CANARY), "the canary is in {place}: {text}");
     }
+}
+
+/// Every non-SQL type through the routes: created with a connection test, then a saved query
+/// run over `POST …/run` (REST against this server's own `/health`, Redis, RabbitMQ, MQTT,
+/// NATS on this machine).
+async fn every_other_type_connects_and_runs_over_http(backend: Backend) {
+    let Some(s) = setup(backend).await else {
+        return;
+    };
+    for (name, address) in [
+        ("Redis", "127.0.0.1:6379"),
+        ("RabbitMQ", "127.0.0.1:5672"),
+        ("Mosquitto", "127.0.0.1:1883"),
+        ("NATS", "127.0.0.1:4222"),
+    ] {
+        if test_support::services::service(name, address).is_none() {
+            return;
+        }
+    }
+    let key = format!("jet-api:{}", Uuid::now_v7().simple());
+    let cases = [
+        (
+            "restapi",
+            json!({"baseUrl": s.app.address.clone()}),
+            json!({"method": "GET", "path": "/health"}),
+            "/body/status",
+            json!("ok"),
+        ),
+        (
+            "redis",
+            json!({"host": "127.0.0.1", "port": 6379}),
+            json!({"command": "SET", "args": [key, "v", "EX", 30]}),
+            "/result",
+            json!("OK"),
+        ),
+        (
+            "rabbitmq",
+            json!({"host": "127.0.0.1", "port": 5672, "username": "guest", "password": "guest"}),
+            json!({"exchange": "amq.topic", "routingKey": "jet.api", "body": {"a": 1}}),
+            "/published",
+            json!(true),
+        ),
+        (
+            "mqtt",
+            json!({"host": "127.0.0.1", "port": 1883}),
+            json!({"topic": "jet/api", "payload": "hi", "qos": 1}),
+            "/published",
+            json!(true),
+        ),
+        (
+            "nats",
+            json!({"host": "127.0.0.1", "port": 4222}),
+            json!({"subject": "jet.api", "payload": "hi"}),
+            "/published",
+            json!(true),
+        ),
+    ];
+    for (datasource_type, options, query, pointer, expected) in cases {
+        let (status, made) = s
+            .call(
+                "POST",
+                "datasources",
+                Some(
+                    json!({"datasourceTitle": datasource_type, "datasourceType": datasource_type,
+                    "datasourceOptions": options}),
+                ),
+            )
+            .await;
+        assert_eq!(status, 201, "{datasource_type}: {made}");
+        assert_eq!(made["data"]["connectionStatus"], "ok");
+        let id = made["data"]["datasourceID"].as_str().unwrap().to_string();
+        let saved = s.query(&id, query).await;
+        let (status, ran) = s
+            .call("POST", &format!("queries/{saved}/run"), Some(json!({})))
+            .await;
+        assert_eq!(status, 200, "{datasource_type}: {ran}");
+        assert_eq!(
+            ran["data"].pointer(pointer),
+            Some(&expected),
+            "{datasource_type}: {ran}"
+        );
+    }
+}
+db_test!(every_other_type_connects_and_runs_over_http);
+
+/// The real binary on the embedded default in `data_dir` with `env`; the child and its URL.
+async fn spawn_binary(
+    data_dir: &std::path::Path,
+    env: &[(&str, &str)],
+) -> (std::process::Child, String) {
+    use std::process::{Command, Stdio};
+    let port = crate::startup::free_port();
+    let mut command = Command::new(env!("CARGO_BIN_EXE_jet-server"));
+    command
+        .env_clear()
+        .env("PORT", port.to_string())
+        .env("JET_DATA_DIR", data_dir)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    for (name, value) in env {
+        command.env(name, value);
+    }
+    let mut child = command.spawn().unwrap();
+    let base = format!("http://127.0.0.1:{port}");
+    crate::startup::wait_until_healthy(&test_support::http::client(), &base, &mut child).await;
+    (child, base)
+}
+
+/// `jet-server keys rotate`: a datasource sealed under key 1 opens under key 2 alone after the
+/// rotation, and no longer under key 1 alone.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn keys_rotate_reseals_under_the_new_key() {
+    if test_support::services::service("PostgreSQL (datasource)", "127.0.0.1:5432").is_none() {
+        return;
+    }
+    const KEY_1: &str = "one:AQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQE=";
+    const KEY_2: &str = "two:AgICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgI=";
+    let dir = tempfile::tempdir().unwrap();
+    let data_dir = dir.path().join("data");
+    let client = test_support::http::client();
+    let (child, base) = spawn_binary(&data_dir, &[("JET_ENCRYPTION_KEY", KEY_1)]).await;
+    let token = identity::LocalSigningKey::load_or_create(&data_dir)
+        .unwrap()
+        .mint(
+            "rita@example.com",
+            None,
+            std::time::Duration::from_secs(600),
+            test_support::tokens::now(),
+        );
+    let send = |base: String, method: &str, path: String, body: Value| {
+        let request = client
+            .request(method.parse().unwrap(), format!("{base}{path}"))
+            .bearer_auth(&token)
+            .json(&body);
+        async move { crate::helpers::json(request.send().await.unwrap()).await }
+    };
+    let (_, tenant) = send(
+        base.clone(),
+        "POST",
+        "/api/v1/tenants".into(),
+        json!({"tenantTitle": "K"}),
+    )
+    .await;
+    let t = format!(
+        "/api/v1/tenants/{}",
+        tenant["data"]["tenantID"].as_str().unwrap()
+    );
+    let (status, made) = send(
+        base.clone(),
+        "POST",
+        format!("{t}/datasources"),
+        json!({"datasourceTitle": "pg", "datasourceType": "postgresql",
+            "datasourceOptions": local_postgres("sealed-under-one")}),
+    )
+    .await;
+    assert_eq!(status, 201, "{made}");
+    let proxy = format!(
+        "{t}/datasources/{}/proxy",
+        made["data"]["datasourceID"].as_str().unwrap()
+    );
+    let test_connection = json!({"action": "testConnection"});
+    crate::startup::stop(child).await;
+
+    let output = std::process::Command::new(env!("CARGO_BIN_EXE_jet-server"))
+        .args(["keys", "rotate"])
+        .env_clear()
+        .env("JET_DATA_DIR", &data_dir)
+        .env("JET_ENCRYPTION_KEY", KEY_2)
+        .env("JET_ENCRYPTION_PREVIOUS_KEYS", KEY_1)
+        .output()
+        .unwrap();
+    let printed = String::from_utf8_lossy(&output.stdout).to_string();
+    assert!(
+        output.status.success(),
+        "{printed} {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert!(printed.contains("re-sealed 1 datasource"), "{printed}");
+
+    let (child, base) = spawn_binary(&data_dir, &[("JET_ENCRYPTION_KEY", KEY_2)]).await;
+    let (status, opened) = send(base.clone(), "POST", proxy.clone(), test_connection.clone()).await;
+    assert_eq!(status, 200, "opens under key 2 alone: {opened}");
+    crate::startup::stop(child).await;
+    let (child, base) = spawn_binary(&data_dir, &[("JET_ENCRYPTION_KEY", KEY_1)]).await;
+    let (status, refused) = send(base, "POST", proxy, test_connection).await;
+    assert_eq!(
+        (status, code(&refused)),
+        (503, "SECRETS_UNREADABLE"),
+        "{refused}"
+    );
+    crate::startup::stop(child).await;
 }
