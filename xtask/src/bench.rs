@@ -20,9 +20,10 @@ pub fn run(raw: &[String]) -> Result<()> {
     match raw.first().map(String::as_str) {
         Some("sandbox") => sandbox(),
         Some("api") => crate::bench_api::run(&raw[1..]),
+        Some("queries") => crate::bench_queries::run(&raw[1..]),
         Some("engine") => engine(),
         _ => bail!(
-            "usage: cargo xtask bench sandbox | cargo xtask bench api [--sqlite|--postgres] | cargo xtask bench engine"
+            "usage: cargo xtask bench sandbox | cargo xtask bench api [--sqlite|--postgres] | cargo xtask bench engine | cargo xtask bench queries"
         ),
     }
 }

@@ -8,9 +8,9 @@
 //! measured first and last: the ratio is taken against the first, and the last shows the drift.
 //! Rate limits are off for the run: they would measure the limiter, not the route.
 
-mod load;
-mod seed;
-mod server;
+pub(crate) mod load;
+pub(crate) mod seed;
+pub(crate) mod server;
 mod wrk;
 
 use anyhow::{Result, bail};

@@ -11,12 +11,14 @@
 //! cargo xtask bench sandbox               sandbox cold run vs. isolated-vm, same run
 //! cargo xtask bench engine                workflow engine overhead per node, vs. spawn-per-node
 //! cargo xtask bench api [--sqlite|--postgres]  authorized reads vs. /health, pinned, both stores
+//! cargo xtask bench queries               POST …/run vs. the same SQL through sqlx, PostgreSQL
 //! ```
 #![allow(clippy::print_stdout)] // printing is this program's job
 
 mod args;
 mod bench;
 mod bench_api;
+mod bench_queries;
 mod db;
 mod openapi;
 mod postgres;
@@ -98,6 +100,7 @@ fn print_usage() {
          tidy                          fmt check, clippy -D warnings, architecture tests\n\
          bench sandbox                 sandbox cold run vs. the original's isolated-vm, same run\n\
          bench engine                  workflow engine overhead per node (no-op nodes, in memory)\n\
-         bench api [--sqlite|--postgres]  authorized reads vs. /health, pinned, same run (both stores by default)"
+         bench api [--sqlite|--postgres]  authorized reads vs. /health, pinned, same run (both stores by default)\n\
+         bench queries                 POST .../run vs. the same SQL through sqlx, same PostgreSQL, same run"
     );
 }

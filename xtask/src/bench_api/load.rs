@@ -126,16 +126,23 @@ async fn built_in(url: &str, authorization: Option<&str>) -> Result<Stats> {
     if failures > 0 {
         bail!("{failures} requests to {url} failed");
     }
-    samples.sort();
-    let at = |q: f64| {
-        let index = ((samples.len() as f64) * q) as usize;
-        samples
-            .get(index.min(samples.len().saturating_sub(1)))
-            .map_or(0.0, |d| d.as_secs_f64() * 1000.0)
-    };
-    Ok(Stats {
-        throughput: samples.len() as f64 / MEASURE.as_secs_f64(),
-        p50_ms: at(0.50),
-        p99_ms: at(0.99),
-    })
+    Ok(Stats::from_samples(samples, MEASURE))
+}
+
+impl Stats {
+    /// Throughput and percentiles of the latencies `samples`, taken over `measured`.
+    pub fn from_samples(mut samples: Vec<Duration>, measured: Duration) -> Self {
+        samples.sort();
+        let at = |q: f64| {
+            let index = ((samples.len() as f64) * q) as usize;
+            samples
+                .get(index.min(samples.len().saturating_sub(1)))
+                .map_or(0.0, |d| d.as_secs_f64() * 1000.0)
+        };
+        Stats {
+            throughput: samples.len() as f64 / measured.as_secs_f64(),
+            p50_ms: at(0.50),
+            p99_ms: at(0.99),
+        }
+    }
 }
