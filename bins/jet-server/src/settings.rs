@@ -253,6 +253,19 @@ impl Lookup<'_> {
         }
     }
 
+    /// A count or duration that must not be zero.
+    fn at_least_one<T>(&self, name: &'static str, default: T) -> Result<T, SettingsError>
+    where
+        T: std::str::FromStr + PartialEq + From<u8>,
+        T::Err: std::fmt::Display,
+    {
+        let value = self.parse(name, default)?;
+        if value == T::from(0) {
+            return Err(invalid(name, "must be at least 1"));
+        }
+        Ok(value)
+    }
+
     fn flag(&self, name: &'static str) -> Result<bool, SettingsError> {
         match self
             .get(name)
@@ -315,11 +328,8 @@ impl Settings {
             NetworkPolicy::parse_list(&vars.get(name).unwrap_or_default())
                 .map_err(|problem| invalid(name, problem))
         };
-        let millis = |name: &'static str, default: u64| -> Result<Duration, SettingsError> {
-            match vars.parse(name, default)? {
-                0 => Err(invalid(name, "must be at least 1 millisecond")),
-                ms => Ok(Duration::from_millis(ms)),
-            }
+        let millis = |name: &'static str, default: u64| {
+            vars.at_least_one(name, default).map(Duration::from_millis)
         };
         let datasources = DatasourceSettings {
             sqlite_dir: vars
@@ -328,16 +338,10 @@ impl Settings {
                 .unwrap_or_else(|| data_dir.join("datasources")),
             network_deny: cidrs("JET_NETWORK_DENY")?,
             network_allow: cidrs("JET_NETWORK_ALLOW")?,
-            runs_per_tenant: match vars.parse("JET_QUERY_RUNS_PER_TENANT", 16)? {
-                0 => return Err(invalid("JET_QUERY_RUNS_PER_TENANT", "must be at least 1")),
-                n => n,
-            },
+            runs_per_tenant: vars.at_least_one("JET_QUERY_RUNS_PER_TENANT", 16)?,
             connect_timeout: millis("JET_QUERY_CONNECT_TIMEOUT_MS", 5_000)?,
             statement_timeout: millis("JET_QUERY_TIMEOUT_MS", 30_000)?,
-            max_rows: match vars.parse("JET_QUERY_MAX_ROWS", 10_000)? {
-                0 => return Err(invalid("JET_QUERY_MAX_ROWS", "must be at least 1")),
-                n => n,
-            },
+            max_rows: vars.at_least_one("JET_QUERY_MAX_ROWS", 10_000)?,
         };
         let strict_reason = if environment == Environment::Production {
             Some("when JET_ENV=production")

@@ -7,7 +7,7 @@
 //! returns, so the process exits 0.
 
 use std::net::TcpListener;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -371,11 +371,7 @@ fn runner_config(settings: &Settings) -> Result<datasources::run::RunnerConfig, 
         path: config.sqlite_dir.clone(),
         source,
     })?;
-    let platform_database = settings
-        .database_url
-        .strip_prefix("sqlite://")
-        .or_else(|| settings.database_url.strip_prefix("sqlite:"))
-        .map(|rest| PathBuf::from(rest.split('?').next().unwrap_or(rest)));
+    let platform_database = database::sqlite_file(&settings.database_url);
     Ok(datasources::run::RunnerConfig {
         per_tenant: config.runs_per_tenant,
         env: datasources::connector::ConnectorEnv {

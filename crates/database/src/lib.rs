@@ -177,8 +177,8 @@ async fn lock_file(path: PathBuf) -> Result<std::fs::File, Error> {
     .map_err(|e| Error::Lock(e.to_string()))?
 }
 
-/// The file behind a SQLite URL, or `None` for an in-memory database.
-fn sqlite_file(url: &str) -> Option<PathBuf> {
+/// The file behind a SQLite URL, or `None` for an in-memory database (or another backend).
+pub fn sqlite_file(url: &str) -> Option<PathBuf> {
     let rest = url
         .strip_prefix("sqlite://")
         .or_else(|| url.strip_prefix("sqlite:"))?;

@@ -294,6 +294,19 @@ async fn insert(
     Ok(datasource)
 }
 
+/// Options a client sent to replace datasource `id`'s, checked against its type (which cannot
+/// change), with masked fields restored from the stored values.
+pub async fn changed_options(
+    db: &impl ConnectionTrait,
+    ring: &KeyRing,
+    tenant_id: Uuid,
+    id: Uuid,
+    sent: &Value,
+) -> Result<OpenOptions, Error> {
+    let (saved, stored) = open(db, ring, tenant_id, id).await?;
+    options::prepare(saved.datasource_type, sent, Some(&stored))
+}
+
 /// A change; `None` leaves a field as it is.
 #[derive(Debug, Clone, Default)]
 pub struct DatasourceChange {

@@ -115,14 +115,8 @@ impl Runner {
         if saved.is_disabled {
             return Err(Error::invalid("dataQueryID", "the query is disabled"));
         }
-        self.execute(
-            db,
-            tenant_id,
-            saved.datasource_id,
-            &saved.options,
-            input_values,
-        )
-        .await
+        self.execute_saved(db, tenant_id, &saved, input_values)
+            .await
     }
 
     /// Tests saved query `query_id` with `input_values`: `permit` is for `dataquery:test` on it.
@@ -137,18 +131,13 @@ impl Runner {
         let tenant_id = permit.tenant_id();
         permit.require_on(tenant_id, Resource::DataQuery, Action::Test, query_id)?;
         let saved = query::get(db, tenant_id, query_id).await?;
-        self.execute(
-            db,
-            tenant_id,
-            saved.datasource_id,
-            &saved.options,
-            input_values,
-        )
-        .await
+        self.execute_saved(db, tenant_id, &saved, input_values)
+            .await
     }
 
     /// Runs unsaved query `options` against saved datasource `datasource_id`: `permit` is for
-    /// `dataquery:test`; `read` on the datasource is checked here.
+    /// `dataquery:test`; `read` on the datasource is checked here. A missing datasource is
+    /// [`Error::NotFound`] (the caller knows whether its id came from a path or a body).
     pub async fn run_unsaved(
         &self,
         db: &impl ConnectionTrait,
@@ -160,25 +149,11 @@ impl Runner {
     ) -> Result<QueryOutput, Error> {
         let tenant_id = permit.tenant_id();
         permit.require(tenant_id, Resource::DataQuery, Action::Test)?;
-        let record = datasource::get(db, tenant_id, datasource_id)
-            .await
-            .map_err(|error| match error {
-                Error::NotFound => Error::UnknownReference {
-                    field: "datasourceID",
-                    message: "no such datasource in this tenant".into(),
-                },
-                other => other,
-            })?;
+        let (record, opened) = datasource::open(db, &self.ring, tenant_id, datasource_id).await?;
         rbac::authorize_read(tenant_id, permit.subject(), grants, &record.target())?;
         let checked = query::check_options(record.datasource_type, options)?;
-        self.execute(
-            db,
-            tenant_id,
-            datasource_id,
-            &Value::Object(checked.options),
-            input_values,
-        )
-        .await
+        self.execute(tenant_id, datasource_id, &opened, &checked, input_values)
+            .await
     }
 
     /// Tests options a client sent (not saved, or a saved datasource's with its masks restored
@@ -200,17 +175,17 @@ impl Runner {
         datasource_id: Uuid,
     ) -> Result<(), Error> {
         let (_, opened) = datasource::open(db, &self.ring, tenant_id, datasource_id).await?;
-        let outcome = {
-            let _slot = self.slot(tenant_id)?;
-            match self
-                .connectors
+        // Busy is not a failed connection: refused before anything is recorded.
+        let slot = self.slot(tenant_id)?;
+        let outcome = async {
+            self.connectors
                 .get(datasource_id, &opened, &self.config.env)
+                .await?
+                .test()
                 .await
-            {
-                Ok(live) => live.test().await,
-                Err(error) => Err(error),
-            }
-        };
+        }
+        .await;
+        drop(slot);
         let status = match &outcome {
             Ok(()) => ConnectionStatus::Ok,
             Err(_) => ConnectionStatus::Failed,
@@ -236,21 +211,46 @@ impl Runner {
             .await
     }
 
-    async fn execute(
+    /// Runs `saved`: its options were checked against the datasource's type when saved (which
+    /// cannot change), so only its input definitions are read again.
+    async fn execute_saved(
         &self,
         db: &impl ConnectionTrait,
         tenant_id: Uuid,
-        datasource_id: Uuid,
-        options: &Value,
+        saved: &query::DataQuery,
         input_values: &Map<String, Value>,
     ) -> Result<QueryOutput, Error> {
-        let (record, opened) = datasource::open(db, &self.ring, tenant_id, datasource_id).await?;
-        let checked = query::check_options(record.datasource_type, options)?;
+        let (_, opened) = datasource::open(db, &self.ring, tenant_id, saved.datasource_id).await?;
+        let Value::Object(options) = &saved.options else {
+            return Err(Error::invalid("dataQueryOptions", "an object"));
+        };
+        let checked = query::CheckedQuery {
+            inputs: inputs::parse_definitions(options.get("inputDefinitions"))?,
+            options: options.clone(),
+        };
+        self.execute(
+            tenant_id,
+            saved.datasource_id,
+            &opened,
+            &checked,
+            input_values,
+        )
+        .await
+    }
+
+    async fn execute(
+        &self,
+        tenant_id: Uuid,
+        datasource_id: Uuid,
+        opened: &OpenOptions,
+        checked: &query::CheckedQuery,
+        input_values: &Map<String, Value>,
+    ) -> Result<QueryOutput, Error> {
         let resolved = inputs::resolve(&checked.inputs, input_values)?;
         let _slot = self.slot(tenant_id)?;
         let connector = self
             .connectors
-            .get(datasource_id, &opened, &self.config.env)
+            .get(datasource_id, opened, &self.config.env)
             .await?;
         connector.run(&checked.options, &resolved).await
     }

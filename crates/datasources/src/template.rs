@@ -103,6 +103,26 @@ pub fn render_text(
     Ok(out)
 }
 
+/// A `[{key, value}]` list (query headers, query parameters) with the templates of both sides
+/// rendered as text.
+pub fn render_pairs(
+    field: &str,
+    list: Option<&Value>,
+    inputs: &Map<String, Value>,
+) -> Result<Vec<(String, String)>, Error> {
+    list.and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .map(|pair| {
+            let side = |name| pair.get(name).and_then(Value::as_str).unwrap_or_default();
+            Ok((
+                render_text(field, side("key"), inputs, str::to_string)?,
+                render_text(field, side("value"), inputs, str::to_string)?,
+            ))
+        })
+        .collect()
+}
+
 /// `value` with its templates resolved: a string that is exactly one template takes the input's
 /// own JSON value (a number stays a number), other strings are rendered as text, arrays and
 /// objects element by element (object keys are left as written).

@@ -280,10 +280,7 @@ async fn unsaved_queries_need_test_and_read_on_the_datasource(backend: Backend) 
         )
         .await
         .unwrap_err();
-    assert!(
-        matches!(unknown, Error::UnknownReference { .. }),
-        "{unknown:?}"
-    );
+    assert!(matches!(unknown, Error::NotFound), "{unknown:?}");
 }
 db_test!(unsaved_queries_need_test_and_read_on_the_datasource);
 

@@ -94,6 +94,13 @@ impl Paging {
         items.into_iter().skip(skip).take(take)
     }
 
+    /// Answers the requested page of `items` (all of them, already filtered).
+    pub fn respond_all<T: Serialize>(self, items: Vec<T>) -> HttpResponse {
+        let total = items.len() as u64;
+        let data: Vec<T> = self.window(items).collect();
+        self.respond(data, total)
+    }
+
     /// Keeps the items whose `text` contains `search`, then answers the requested page.
     pub fn respond_filtered<T: Serialize>(
         self,
@@ -108,9 +115,7 @@ impl Paging {
                 .collect(),
             None => items,
         };
-        let total = matching.len() as u64;
-        let data: Vec<T> = self.window(matching).collect();
-        self.respond(data, total)
+        self.respond_all(matching)
     }
 }
 

@@ -225,6 +225,11 @@ async fn inputs_are_bound_and_limits_apply(backend: Backend) {
         json!(probes.len().to_string())
     );
 
+    // An unsaved query naming a datasource this tenant lacks: 409 naming the field.
+    let (status, unknown) = s.sql(&Uuid::now_v7().to_string(), "SELECT 1").await;
+    assert_eq!((status, code(&unknown)), (409, "CONFLICT"), "{unknown}");
+    assert_eq!(unknown["error"]["field"], "datasourceID");
+
     // A template inside a string literal is refused when saved.
     let (status, refused) = s
         .call(

@@ -11,11 +11,11 @@ use reqwest::Method;
 use reqwest::header::HeaderMap;
 use serde_json::{Map, Value, json};
 
-use super::http::{HttpSource, add_headers};
+use super::http::{HttpSource, query_headers};
 use super::{Capabilities, Connector, ConnectorEnv, QueryOutput};
 use crate::Error;
 use crate::options::OpenOptions;
-use crate::template::{render_text, render_value};
+use crate::template::render_value;
 
 /// A GraphQL datasource.
 #[derive(Debug)]
@@ -111,29 +111,7 @@ impl Connector for Graphql {
         if let Some(name) = query.get("operationName").and_then(Value::as_str) {
             body["operationName"] = json!(name);
         }
-        let mut headers = HeaderMap::new();
-        let pairs: Vec<Value> = query
-            .get("headers")
-            .and_then(Value::as_array)
-            .into_iter()
-            .flatten()
-            .map(|pair| {
-                let field = "dataQueryOptions.headers";
-                let value = pair
-                    .get("value")
-                    .and_then(Value::as_str)
-                    .unwrap_or_default();
-                Ok(
-                    json!({"key": pair.get("key").cloned().unwrap_or(Value::Null),
-                    "value": render_text(field, value, inputs, str::to_string)?}),
-                )
-            })
-            .collect::<Result<_, Error>>()?;
-        add_headers(
-            "dataQueryOptions.headers",
-            Some(&Value::Array(pairs)),
-            &mut headers,
-        )?;
+        let headers = query_headers(query, inputs)?;
         Ok(QueryOutput::Document(self.post(body, headers).await?))
     }
 

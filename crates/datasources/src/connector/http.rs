@@ -22,6 +22,7 @@ use crate::Error;
 use crate::network::NetworkPolicy;
 use crate::options::OpenOptions;
 use crate::scrub::Scrubber;
+use crate::template::render_pairs;
 
 /// Most redirects followed.
 pub const MAX_REDIRECTS: usize = 5;
@@ -84,26 +85,46 @@ pub(crate) struct HttpSource {
     pub(crate) scrubber: Scrubber,
 }
 
-/// Reads `[{key, value}]` into `headers`; `field` names the list in errors.
-pub(crate) fn add_headers(
+/// Adds header `key: value` to `headers`; `field` names where it came from in errors.
+fn insert_header(
+    field: &str,
+    key: &str,
+    value: &str,
+    headers: &mut HeaderMap,
+) -> Result<(), Error> {
+    let name = HeaderName::from_bytes(key.as_bytes())
+        .map_err(|_| Error::invalid(field, format!("`{key}` is not a header name")))?;
+    let value = HeaderValue::from_str(value).map_err(|_| {
+        Error::invalid(field, format!("the value of `{key}` is not a header value"))
+    })?;
+    headers.insert(name, value);
+    Ok(())
+}
+
+/// Adds a datasource's stored `[{key, value}]` list to `headers` (no templates there).
+fn add_stored_headers(
     field: &str,
     list: Option<&Value>,
     headers: &mut HeaderMap,
 ) -> Result<(), Error> {
     for pair in list.and_then(Value::as_array).into_iter().flatten() {
-        let key = pair.get("key").and_then(Value::as_str).unwrap_or_default();
-        let value = pair
-            .get("value")
-            .and_then(Value::as_str)
-            .unwrap_or_default();
-        let name = HeaderName::from_bytes(key.as_bytes())
-            .map_err(|_| Error::invalid(field, format!("`{key}` is not a header name")))?;
-        let value = HeaderValue::from_str(value).map_err(|_| {
-            Error::invalid(field, format!("the value of `{key}` is not a header value"))
-        })?;
-        headers.insert(name, value);
+        let side = |name| pair.get(name).and_then(Value::as_str).unwrap_or_default();
+        insert_header(field, side("key"), side("value"), headers)?;
     }
     Ok(())
+}
+
+/// A query's `headers` with their templates rendered.
+pub(crate) fn query_headers(
+    query: &Map<String, Value>,
+    inputs: &Map<String, Value>,
+) -> Result<HeaderMap, Error> {
+    const FIELD: &str = "dataQueryOptions.headers";
+    let mut headers = HeaderMap::new();
+    for (key, value) in render_pairs(FIELD, query.get("headers"), inputs)? {
+        insert_header(FIELD, &key, &value, &mut headers)?;
+    }
+    Ok(headers)
 }
 
 impl HttpSource {
@@ -147,12 +168,12 @@ impl HttpSource {
             .map_err(|e| Error::Connection(format!("HTTP client: {e}")))?;
 
         let mut headers = HeaderMap::new();
-        add_headers(
+        add_stored_headers(
             "datasourceOptions.headers",
             options.values.get("headers"),
             &mut headers,
         )?;
-        add_headers(
+        add_stored_headers(
             "datasourceOptions.secretHeaders",
             options.values.get("secretHeaders"),
             &mut headers,
@@ -179,15 +200,12 @@ impl HttpSource {
                     .map_err(|_| Error::invalid("datasourceOptions.token", "not a header value"))?;
                 headers.insert(reqwest::header::AUTHORIZATION, value);
             }
-            "apiKeyHeader" => {
-                let mut pair = HeaderMap::new();
-                add_headers(
-                    "datasourceOptions.apiKeyName",
-                    Some(&json!([{"key": needs("apiKeyName")?, "value": needs("apiKeyValue")?}])),
-                    &mut pair,
-                )?;
-                headers.extend(pair);
-            }
+            "apiKeyHeader" => insert_header(
+                "datasourceOptions.apiKeyName",
+                &needs("apiKeyName")?,
+                &needs("apiKeyValue")?,
+                &mut headers,
+            )?,
             "apiKeyQuery" => query_auth = Some((needs("apiKeyName")?, needs("apiKeyValue")?)),
             _ => {}
         }

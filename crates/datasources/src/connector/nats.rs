@@ -18,7 +18,7 @@ use super::{Capabilities, Connector, ConnectorEnv, QueryOutput, RunLimits};
 use crate::Error;
 use crate::options::OpenOptions;
 use crate::scrub::Scrubber;
-use crate::template::render_text;
+use crate::template::render_pairs;
 
 /// A NATS datasource.
 #[derive(Debug)]
@@ -110,30 +110,19 @@ impl Connector for Nats {
             ));
         }
         let body = payload("dataQueryOptions.payload", query.get("payload"), inputs)?;
+        const FIELD: &str = "dataQueryOptions.headers";
         let mut headers = HeaderMap::new();
-        for pair in query
-            .get("headers")
-            .and_then(Value::as_array)
-            .into_iter()
-            .flatten()
-        {
-            let field = "dataQueryOptions.headers";
-            let key = pair.get("key").and_then(Value::as_str).unwrap_or_default();
-            let value = pair
-                .get("value")
-                .and_then(Value::as_str)
-                .unwrap_or_default();
-            let value = render_text(field, value, inputs, str::to_string)?;
+        for (key, value) in render_pairs(FIELD, query.get("headers"), inputs)? {
             if key.is_empty()
                 || key.contains([':', ' ', '\r', '\n'])
                 || value.contains(['\r', '\n'])
             {
                 return Err(Error::invalid(
-                    field,
+                    FIELD,
                     format!("`{key}` is not a usable header"),
                 ));
             }
-            headers.insert(key, value.as_str());
+            headers.insert(key.as_str(), value.as_str());
         }
         let started = Instant::now();
         let client = self.client.get_or_try_init(|| self.connect()).await?;

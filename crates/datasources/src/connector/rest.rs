@@ -13,12 +13,12 @@ use reqwest::Method;
 use reqwest::header::HeaderMap;
 use serde_json::{Map, Value};
 
-use super::http::{HttpSource, add_headers};
+use super::http::{HttpSource, query_headers};
 use super::{Capabilities, Connector, ConnectorEnv, QueryOutput};
 use crate::Error;
 use crate::options::OpenOptions;
 use crate::scrub::url_encode;
-use crate::template::{render_text, render_value};
+use crate::template::{render_pairs, render_text, render_value};
 
 /// A REST datasource.
 #[derive(Debug)]
@@ -50,31 +50,6 @@ impl Rest {
             rest => format!("{}/{rest}", self.base),
         }
     }
-}
-
-fn pairs(
-    query: &Map<String, Value>,
-    name: &str,
-    inputs: &Map<String, Value>,
-) -> Result<Vec<(String, String)>, Error> {
-    let field = format!("dataQueryOptions.{name}");
-    query
-        .get(name)
-        .and_then(Value::as_array)
-        .into_iter()
-        .flatten()
-        .map(|pair| {
-            let key = pair.get("key").and_then(Value::as_str).unwrap_or_default();
-            let value = pair
-                .get("value")
-                .and_then(Value::as_str)
-                .unwrap_or_default();
-            Ok((
-                render_text(&field, key, inputs, str::to_string)?,
-                render_text(&field, value, inputs, str::to_string)?,
-            ))
-        })
-        .collect()
 }
 
 #[async_trait]
@@ -115,16 +90,7 @@ impl Connector for Rest {
             .and_then(Value::as_str)
             .unwrap_or_default();
         let path = render_text("dataQueryOptions.path", path, inputs, url_encode)?;
-        let mut headers = HeaderMap::new();
-        let header_pairs: Vec<Value> = pairs(query, "headers", inputs)?
-            .into_iter()
-            .map(|(key, value)| serde_json::json!({"key": key, "value": value}))
-            .collect();
-        add_headers(
-            "dataQueryOptions.headers",
-            Some(&Value::Array(header_pairs)),
-            &mut headers,
-        )?;
+        let headers = query_headers(query, inputs)?;
         let url = self.url(&path);
         // An input of `.` or `..` is a dot segment even encoded (`%2e`): the URL as parsed
         // must still lie under the base.
@@ -136,9 +102,12 @@ impl Connector for Rest {
                 "the path leads out of the datasource's base URL",
             ));
         }
-        let mut request =
-            self.http
-                .request(method, &url, headers, &pairs(query, "queryParams", inputs)?)?;
+        let params = render_pairs(
+            "dataQueryOptions.queryParams",
+            query.get("queryParams"),
+            inputs,
+        )?;
+        let mut request = self.http.request(method, &url, headers, &params)?;
         let body_type = query.get("bodyType").and_then(Value::as_str).unwrap_or(
             if query.get("body").is_some() {
                 "json"

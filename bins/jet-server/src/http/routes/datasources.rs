@@ -25,7 +25,7 @@ use crate::http::error::{ApiError, ErrorCode};
 use crate::http::json::nullable;
 use crate::http::pagination::ListQuery;
 use crate::http::route::Route;
-use crate::http::routes::queries::{QueryResult, object_or_empty};
+use crate::http::routes::queries::QueryResult;
 use crate::http::tenant_member::{TenantBody, TenantMember, query};
 use crate::state::AppState;
 
@@ -239,7 +239,7 @@ pub async fn list(
     let (paging, search) = query::<ListQuery>(&req)?.paging()?;
     let found = datasource::list(&state.db, member.tenant_id(), search.as_deref()).await?;
     let views: Vec<DatasourceView> = found.into_iter().map(DatasourceView::from).collect();
-    Ok(paging.respond_filtered(views, None, |_| String::new()))
+    Ok(paging.respond_all(views))
 }
 
 /// One type as `GET …/datasources/types` shows it.
@@ -364,14 +364,7 @@ pub async fn test(
         Some(id) => {
             let (saved, opened) = datasource::open(&state.db, &state.keys, tenant_id, id)
                 .await
-                .map_err(|error| match error {
-                    datasources::Error::NotFound => ApiError::new(
-                        ErrorCode::Conflict,
-                        "datasourceID: no such datasource in this tenant",
-                    )
-                    .with_detail("field", "datasourceID"),
-                    other => other.into(),
-                })?;
+                .map_err(named_in_body)?;
             rbac::authorize_read(tenant_id, member.subject(), &member.grants, &saved.target())?;
             Some(opened)
         }
@@ -379,6 +372,20 @@ pub async fn test(
     let opened = options::prepare(datasource_type, &body.datasource_options, stored.as_ref())?;
     state.runner.test_options(tenant_id, &opened).await?;
     Ok(ok(ConnectionTested { ok: true }))
+}
+
+/// An error about a datasource named by the body's `datasourceID`: a missing one is a
+/// well-formed request naming what this tenant lacks (409 naming the field), not a missing
+/// route object (404).
+pub fn named_in_body(error: datasources::Error) -> ApiError {
+    match error {
+        datasources::Error::NotFound => ApiError::new(
+            ErrorCode::Conflict,
+            "datasourceID: no such datasource in this tenant",
+        )
+        .with_detail("field", "datasourceID"),
+        other => other.into(),
+    }
 }
 
 /// `GET …/datasources/{datasourceID}` (`datasource:read`).
@@ -420,12 +427,7 @@ pub async fn update(
     let options = match &body.datasource_options {
         None => None,
         Some(sent) => {
-            let (saved, stored) = datasource::open(&state.db, &state.keys, tenant_id, id).await?;
-            Some(options::prepare(
-                saved.datasource_type,
-                sent,
-                Some(&stored),
-            )?)
+            Some(datasource::changed_options(&state.db, &state.keys, tenant_id, id, sent).await?)
         }
     };
     let change = DatasourceChange {
@@ -543,9 +545,6 @@ pub async fn proxy(
         }
         ProxyAction::GetSchema => state.runner.introspect(&state.db, tenant_id, id).await?,
         ProxyAction::RunQuery => {
-            // The route's own datasource first: missing, it is this route's 404 (the runner
-            // would call it an unknown reference, as a body field).
-            datasource::get(&state.db, tenant_id, id).await?;
             let params: RunQueryParams = serde_json::from_value(body.params.unwrap_or(Value::Null))
                 .map_err(|e| {
                     ApiError::new(ErrorCode::ValidationError, format!("params: {e}"))
@@ -564,7 +563,7 @@ pub async fn proxy(
                     &member.grants,
                     id,
                     &params.data_query_options,
-                    &object_or_empty(params.input_values),
+                    &params.input_values.unwrap_or_default(),
                 )
                 .await?
                 .to_json()

@@ -24,7 +24,7 @@ use crate::http::error::{ApiError, ErrorCode};
 use crate::http::json::nullable;
 use crate::http::pagination::Paging;
 use crate::http::route::Route;
-use crate::http::routes::datasources::{CONNECTOR_ERRORS, DatasourceTypeName};
+use crate::http::routes::datasources::{CONNECTOR_ERRORS, DatasourceTypeName, named_in_body};
 use crate::http::tenant_member::{TenantBody, TenantMember, query};
 use crate::state::AppState;
 
@@ -241,7 +241,7 @@ pub async fn list(
     )
     .await?;
     let views: Vec<DataQueryView> = found.into_iter().map(DataQueryView::from).collect();
-    Ok(paging.respond_filtered(views, None, |_| String::new()))
+    Ok(paging.respond_all(views))
 }
 
 /// `POST …/queries` body.
@@ -422,12 +422,7 @@ pub struct RunBody {
     /// Values for the query's input definitions, by key.
     #[serde(default)]
     #[schema(value_type = Option<Object>)]
-    pub input_values: Option<Map<String, Value>>,
-}
-
-/// The input values a body brought (none: `{}`).
-pub fn object_or_empty(values: Option<Map<String, Value>>) -> Map<String, Value> {
-    values.unwrap_or_default()
+    input_values: Option<Map<String, Value>>,
 }
 
 /// A run's result: for SQL `{rows, columns, rowCount, truncated, durationMs}`, for other types
@@ -462,7 +457,7 @@ pub async fn run(
             member.tenant_id(),
             caller,
             member.object_id()?,
-            &object_or_empty(body.input_values),
+            &body.input_values.unwrap_or_default(),
         )
         .await?;
     Ok(ok(QueryResult(output.to_json())))
@@ -480,7 +475,7 @@ pub async fn test_saved(
             &state.db,
             member.permit()?,
             member.object_id()?,
-            &object_or_empty(body.input_values),
+            &body.input_values.unwrap_or_default(),
         )
         .await?;
     Ok(ok(QueryResult(output.to_json())))
@@ -513,8 +508,9 @@ pub async fn test_unsaved(
             &member.grants,
             body.datasource_id,
             &body.data_query_options,
-            &object_or_empty(body.input_values),
+            &body.input_values.unwrap_or_default(),
         )
-        .await?;
+        .await
+        .map_err(named_in_body)?;
     Ok(ok(QueryResult(output.to_json())))
 }
