@@ -541,14 +541,36 @@ async fn the_canary_password_reaches_no_response_log_or_audit_row() {
     }
 }
 
-/// Every non-SQL type through the routes: created with a connection test, then a saved query
-/// run over `POST …/run` (REST against this server's own `/health`, Redis, RabbitMQ, MQTT,
-/// NATS on this machine).
+/// A GraphQL endpoint on this machine that answers with the variables it was sent; its URL.
+async fn graphql_responder() -> String {
+    use actix_web::{App, HttpResponse, HttpServer, web};
+    let server = HttpServer::new(|| {
+        App::new().route(
+            "/graphql",
+            web::post().to(|body: web::Json<Value>| async move {
+                HttpResponse::Ok().json(json!({"data": {"echo": body["variables"].clone()}}))
+            }),
+        )
+    })
+    .workers(1)
+    .disable_signals()
+    .bind(("127.0.0.1", 0))
+    .unwrap();
+    let port = server.addrs()[0].port();
+    tokio::spawn(server.run());
+    format!("http://127.0.0.1:{port}/graphql")
+}
+
+/// Every type other than PostgreSQL through the routes: created with a connection test, then a
+/// saved query run over `POST …/run` with an input (its default) where the type takes one:
+/// MariaDB and the brokers of this machine, a SQLite file in the server's datasource directory,
+/// REST against this server's own `/health`, GraphQL against a local responder.
 async fn every_other_type_connects_and_runs_over_http(backend: Backend) {
     let Some(s) = setup(backend).await else {
         return;
     };
     for (name, address) in [
+        ("MariaDB", "127.0.0.1:3306"),
         ("Redis", "127.0.0.1:6379"),
         ("RabbitMQ", "127.0.0.1:5672"),
         ("Mosquitto", "127.0.0.1:1883"),
@@ -558,14 +580,40 @@ async fn every_other_type_connects_and_runs_over_http(backend: Backend) {
             return;
         }
     }
+    // The server created its datasource directory; an empty file is an empty SQLite database.
+    let sqlite_dir = s.app.database.dir.path().join("data").join("datasources");
+    std::fs::File::create(sqlite_dir.join("app.db")).unwrap();
+    let word = json!([{"key": "word", "default": "it's 'quoted'; --"}]);
     let key = format!("jet-api:{}", Uuid::now_v7().simple());
     let cases = [
+        (
+            "mariadb",
+            json!({"host": "127.0.0.1", "port": 3306, "user": "root", "sslMode": "disable"}),
+            json!({"query": "SELECT {{inputs.word}} AS answer", "inputDefinitions": word}),
+            "/rows/0/answer",
+            json!("it's 'quoted'; --"),
+        ),
+        (
+            "sqlite",
+            json!({"path": "app.db"}),
+            json!({"query": "SELECT {{inputs.word}} AS answer", "inputDefinitions": word}),
+            "/rows/0/answer",
+            json!("it's 'quoted'; --"),
+        ),
         (
             "restapi",
             json!({"baseUrl": s.app.address.clone()}),
             json!({"method": "GET", "path": "/health"}),
             "/body/status",
             json!("ok"),
+        ),
+        (
+            "graphql",
+            json!({"endpoint": graphql_responder().await}),
+            json!({"query": "query Q($word: String) { echo(word: $word) }",
+                "variables": {"word": "{{inputs.word}}"}, "inputDefinitions": word}),
+            "/data/echo/word",
+            json!("it's 'quoted'; --"),
         ),
         (
             "redis",

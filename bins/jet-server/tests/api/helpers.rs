@@ -53,6 +53,7 @@ pub fn test_settings(database: &TestDatabase) -> Settings {
     let mut settings = Settings::load(&|_| None).unwrap();
     settings.port = 0;
     settings.data_dir = database.dir.path().join("data");
+    settings.datasources.sqlite_dir = settings.data_dir.join("datasources");
     settings.database_url = database.url.clone();
     settings.identity = IdentitySettings::Firebase {
         project_id: PROJECT_ID.into(),

@@ -45,6 +45,9 @@ pub struct Mysql {
     pool: MySqlPool,
     /// For the connection test (one direct connection: the pool would retry a refusal).
     connect: MySqlConnectOptions,
+    /// The checked server address, probed before a run finds the pool empty
+    /// ([`sql_run::refuse_closed_port`]).
+    address: Option<std::net::SocketAddr>,
     limits: RunLimits,
     scrubber: Scrubber,
 }
@@ -125,6 +128,7 @@ impl Mysql {
         Ok(Mysql {
             pool,
             connect,
+            address: addresses.first().copied(),
             limits,
             scrubber,
         })
@@ -155,6 +159,7 @@ impl Connector for Mysql {
             decode: |row| sql_run::object_of(row, decode),
             affected: |done: &MySqlQueryResult| done.rows_affected(),
         };
+        sql_run::refuse_closed_port(&self.pool, self.address, self.limits).await?;
         sql_run::run_sql(
             &self.pool,
             Dialect::Mysql,
@@ -168,6 +173,7 @@ impl Connector for Mysql {
     }
 
     async fn introspect(&self) -> Result<Value, Error> {
+        sql_run::refuse_closed_port(&self.pool, self.address, self.limits).await?;
         sql_run::introspect_with(
             &self.pool,
             "SELECT CAST(table_schema AS CHAR), CAST(table_name AS CHAR), \

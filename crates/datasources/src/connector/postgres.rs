@@ -52,6 +52,9 @@ pub struct Postgres {
     /// For the connection test, which connects once, directly: the pool retries a refused
     /// connection until its acquire timeout, a test should say "refused" at once.
     connect: PgConnectOptions,
+    /// The checked server address, probed before a run finds the pool empty
+    /// ([`sql_run::refuse_closed_port`]).
+    address: Option<std::net::SocketAddr>,
     limits: RunLimits,
     scrubber: Scrubber,
 }
@@ -130,6 +133,7 @@ impl Postgres {
         Ok(Postgres {
             pool,
             connect,
+            address: addresses.first().copied(),
             limits,
             scrubber,
         })
@@ -159,6 +163,7 @@ impl Connector for Postgres {
             decode: |row| sql_run::object_of(row, decode),
             affected: |done: &PgQueryResult| done.rows_affected(),
         };
+        sql_run::refuse_closed_port(&self.pool, self.address, self.limits).await?;
         sql_run::run_sql(
             &self.pool,
             Dialect::Postgres,
@@ -172,6 +177,7 @@ impl Connector for Postgres {
     }
 
     async fn introspect(&self) -> Result<Value, Error> {
+        sql_run::refuse_closed_port(&self.pool, self.address, self.limits).await?;
         sql_run::introspect_with(
             &self.pool,
             "SELECT table_schema::text, table_name::text, column_name::text, data_type::text, \

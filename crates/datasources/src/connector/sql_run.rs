@@ -2,6 +2,7 @@
 //! counted, a client-side backstop over the server's own statement timeout) and the shape of an
 //! introspected schema.
 
+use std::net::SocketAddr;
 use std::time::Instant;
 
 use futures_util::TryStreamExt;
@@ -66,6 +67,37 @@ where
         }),
         Err(_) => Err(Error::Timeout(format!(
             "no answer within {} ms",
+            limits.connect_timeout.as_millis()
+        ))),
+    }
+}
+
+/// Fails at once when the server's port is closed and the pool holds no connection.
+///
+/// sqlx's pool takes a refused connection for a server still starting and retries it until its
+/// acquire timeout (the connect time limit), so a run against a closed port would wait that long
+/// to say "timeout". With no connection in the pool, one TCP connect to the checked `address`
+/// first answers "refused" at once; a pool that holds connections skips it.
+pub(crate) async fn refuse_closed_port<DB: Database>(
+    pool: &Pool<DB>,
+    address: Option<SocketAddr>,
+    limits: RunLimits,
+) -> Result<(), Error> {
+    let Some(address) = address.filter(|_| pool.size() == 0) else {
+        return Ok(());
+    };
+    match tokio::time::timeout(
+        limits.connect_timeout,
+        tokio::net::TcpStream::connect(address),
+    )
+    .await
+    {
+        Ok(Ok(_probe)) => Ok(()),
+        Ok(Err(error)) => Err(Error::Connection(format!(
+            "cannot connect to {address}: {error}"
+        ))),
+        Err(_) => Err(Error::Timeout(format!(
+            "no connection within {} ms",
             limits.connect_timeout.as_millis()
         ))),
     }
