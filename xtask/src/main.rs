@@ -6,6 +6,7 @@
 //! cargo xtask token --email E [--name N] [--data-dir D] [--ttl-hours H]
 //! cargo xtask db up|down|status|fresh     migrations against DATABASE_URL (default: embedded)
 //! cargo xtask openapi                     rewrite docs/openapi.json from the route table
+//! cargo xtask public-api                  rewrite workflow-engine's public-api.txt from its source
 //! cargo xtask keys rotate                 re-seal datasource secrets under JET_ENCRYPTION_KEY
 //! cargo xtask tidy                        fmt check, clippy -D warnings, architecture tests
 //! cargo xtask bench sandbox               sandbox cold run vs. isolated-vm, same run
@@ -42,6 +43,12 @@ fn main() -> ExitCode {
         "db" => db::run(&rest),
         "tidy" => tidy(),
         "openapi" => openapi::run(&workspace_root()),
+        // The renderer is the test that checks the snapshot; blessed, it writes it.
+        "public-api" => run::cargo(
+            &["test", "--package", "xtask", "--test", "public_api"],
+            &rest,
+            &[("JET_BLESS_PUBLIC_API", "1")],
+        ),
         "keys" => run::cargo(
             &["run", "--quiet", "--package", "jet-server", "--", "keys"],
             &rest,
@@ -96,6 +103,7 @@ fn print_usage() {
          \x20                             print a local-identity token for E\n\
          db up|down|status|fresh       run migrations against DATABASE_URL (default: the embedded database)\n\
          openapi                       rewrite docs/openapi.json from the route table\n\
+         public-api                    rewrite crates/workflow-engine/public-api.txt from the crate's source\n\
          keys rotate                   re-seal every datasource's secrets under JET_ENCRYPTION_KEY\n\
          tidy                          fmt check, clippy -D warnings, architecture tests\n\
          bench sandbox                 sandbox cold run vs. the original's isolated-vm, same run\n\

@@ -17,12 +17,12 @@ impl Context {
     }
 
     /// Sets a top-level key (last writer wins).
-    pub fn set(&mut self, key: impl Into<String>, value: Value) {
+    pub(crate) fn set(&mut self, key: impl Into<String>, value: Value) {
         self.entries.insert(key.into(), value);
     }
 
     /// Shallow-merges a patch: each top-level key of `patch` replaces the context's.
-    pub fn merge(&mut self, patch: &Map<String, Value>) {
+    pub(crate) fn merge(&mut self, patch: &Map<String, Value>) {
         for (key, value) in patch {
             self.entries.insert(key.clone(), value.clone());
         }

@@ -8,23 +8,62 @@ use serde_json::{Map, Value};
 use crate::node::{EndStatus, LoopStep, NodeError, Suspension};
 use crate::run::{RunId, Timestamp};
 
-/// One logged event.
+/// One entry of a run's log.
+///
+/// To a store it is data: keep [`seq`](Event::seq) and [`at`](Event::at) in columns if you
+/// like and the whole event as its serde JSON, and hand it back as it was. To a host it is a
+/// record to show: its [`name`](Event::name) (`NODE_COMPLETED`, …), the [`node`](Event::node)
+/// it concerns, and the JSON, which holds the details (`{"seq", "at", "type", "node",
+/// "activation", "attempt", "output", …}`). The engine folds the log into the run's state; the
+/// variants are its own.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Event {
     /// 1, 2, 3, … within the run; also the run's version after this event.
-    pub seq: u64,
+    pub(crate) seq: u64,
     /// When it was recorded.
-    pub at: Timestamp,
+    pub(crate) at: Timestamp,
     /// What happened.
     #[serde(flatten)]
-    pub kind: EventKind,
+    pub(crate) kind: EventKind,
+}
+
+impl Event {
+    /// 1, 2, 3, … within the run, without gaps; the run's version after this event.
+    pub fn seq(&self) -> u64 {
+        self.seq
+    }
+
+    /// When it was recorded (the engine's clock).
+    pub fn at(&self) -> Timestamp {
+        self.at
+    }
+
+    /// The original product's log type name (`INPUT_SET`, `NODE_DISPATCHED`,
+    /// `NODE_COMPLETED`, `NODE_FAILED`, `NODE_SUSPENDED`, `CHILD_STARTED`, `RUN_COMPLETED`,
+    /// `RUN_FAILED`, `RUN_CANCELLED`, `RUN_RESTARTED`, `SYSTEM_SET`).
+    pub fn name(&self) -> &'static str {
+        self.kind.name()
+    }
+
+    /// The node the event concerns, for node events.
+    pub fn node(&self) -> Option<&str> {
+        match &self.kind {
+            EventKind::NodeDispatched { node, .. }
+            | EventKind::NodeCompleted { node, .. }
+            | EventKind::NodeFailed { node, .. }
+            | EventKind::NodeSuspended { node, .. }
+            | EventKind::ChildStarted { node, .. } => Some(node),
+            EventKind::RunFailed { node, .. } => node.as_deref(),
+            _ => None,
+        }
+    }
 }
 
 /// What a failed attempt leads to.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase", tag = "then")]
-pub enum FailureOutcome {
+pub(crate) enum FailureOutcome {
     /// Another attempt is scheduled at `at`.
     Retry {
         /// When the next attempt is due.
@@ -39,7 +78,7 @@ pub enum FailureOutcome {
 /// The kinds of events.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase", tag = "type")]
-pub enum EventKind {
+pub(crate) enum EventKind {
     /// INPUT_SET: the run started with this input (`ctx.input`).
     RunStarted {
         /// The checked input.
@@ -147,8 +186,8 @@ pub enum EventKind {
 }
 
 impl EventKind {
-    /// The original product's log type name (`NODE_COMPLETED`, …), for hosts that show it.
-    pub fn name(&self) -> &'static str {
+    /// The original product's log type name (`NODE_COMPLETED`, …).
+    pub(crate) fn name(&self) -> &'static str {
         match self {
             EventKind::RunStarted { .. } => "INPUT_SET",
             EventKind::SystemSet { .. } => "SYSTEM_SET",

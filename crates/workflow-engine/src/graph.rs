@@ -7,8 +7,9 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use crate::error::Error;
+use crate::host::HostServices;
 use crate::model::{ErrorHandling, JoinMode, NodeDefinition, RetryPolicy, WorkflowDefinition};
-use crate::node::NodeHandler;
+use crate::node::{Handles, NodeHandler};
 use crate::registry::Registry;
 use crate::validate::{IssueSink, ValidationIssue};
 
@@ -68,6 +69,8 @@ pub struct CompiledWorkflow {
     definition: WorkflowDefinition,
     index: HashMap<String, usize>,
     handlers: Vec<Arc<dyn NodeHandler>>,
+    /// Each node's handles, as its type declared them for its config.
+    handles: Vec<Handles>,
     settings: Vec<NodeSettings>,
     edges: Vec<CompiledEdge>,
     outgoing: Vec<Vec<usize>>,
@@ -87,11 +90,6 @@ impl CompiledWorkflow {
         self.definition.nodes.len()
     }
 
-    /// Whether the workflow has no nodes (never true for a compiled one).
-    pub fn is_empty(&self) -> bool {
-        self.definition.nodes.is_empty()
-    }
-
     /// The node at `index`.
     pub fn node(&self, index: usize) -> &NodeDefinition {
         &self.definition.nodes[index]
@@ -105,6 +103,11 @@ impl CompiledWorkflow {
     /// The handler of the node at `index`.
     pub fn handler(&self, index: usize) -> &Arc<dyn NodeHandler> {
         &self.handlers[index]
+    }
+
+    /// Whether `handle` of the node at `index` carries loop iterations.
+    pub fn is_iteration_handle(&self, index: usize, handle: &str) -> bool {
+        self.handles[index].is_iteration(handle)
     }
 
     /// The settings of the node at `index`.
@@ -150,6 +153,7 @@ pub fn compile(
     definition: WorkflowDefinition,
     registry: &Registry,
     defaults: NodeSettingsDefaults,
+    services: &HostServices,
 ) -> Result<CompiledWorkflow, Error> {
     let mut issues = Vec::new();
     let workflow_id = definition.id.as_deref();
@@ -169,7 +173,7 @@ pub fn compile(
             Some(handler) => {
                 handler.validate(
                     node,
-                    &mut IssueSink::new(&node.id, workflow_id, &mut issues),
+                    &mut IssueSink::new(&node.id, workflow_id, *services, &mut issues),
                 );
                 handlers.push(Arc::clone(handler));
             }
@@ -248,7 +252,9 @@ pub fn compile(
         if !seen.insert((source, handle.clone(), target)) {
             issues.push(at_edge(position, "the same edge appears twice"));
         }
-        let iteration = handler.is_iteration_handle(&handle);
+        let iteration = handler
+            .handles(&definition.nodes[source])
+            .is_iteration(&handle);
         edges.push(CompiledEdge {
             source,
             target,
@@ -302,7 +308,7 @@ pub fn compile(
     }
 
     if !issues.is_empty() {
-        return Err(Error::Invalid(issues));
+        return Err(Error::InvalidDefinition(issues));
     }
 
     let mut entry_in = vec![Vec::new(); count];
@@ -314,6 +320,12 @@ pub fn compile(
             entry_in[edge.target].push(e);
         }
     }
+    let handles = definition
+        .nodes
+        .iter()
+        .zip(&handlers)
+        .map(|(node, handler)| handler.handles(node))
+        .collect();
     let settings = definition
         .nodes
         .iter()
@@ -325,6 +337,7 @@ pub fn compile(
         definition,
         index,
         handlers,
+        handles,
         settings,
         edges,
         outgoing,
@@ -540,7 +553,7 @@ impl NodeHandler for UnknownNode {
         ""
     }
     fn handles(&self, _node: &NodeDefinition) -> crate::node::Handles {
-        crate::node::Handles::Any
+        crate::node::Handles::any()
     }
     async fn execute(
         &self,

@@ -10,6 +10,27 @@ use serde_json::Value;
 use crate::model::WorkflowDefinition;
 use crate::node::NodeError;
 
+/// Which host services an engine has, so validation can refuse a workflow that needs one it
+/// lacks instead of failing the run when the node is reached.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct HostServices {
+    /// A [`ScriptRunner`] (`javascript` nodes, `expression` conditions).
+    pub(crate) scripts: bool,
+    /// A [`DataQueryRunner`] (`dataQuery` nodes).
+    pub(crate) data_queries: bool,
+    /// A [`WorkflowSource`] (`subWorkflow` nodes).
+    pub(crate) workflows: bool,
+}
+
+impl HostServices {
+    /// Assumes every service: for re-reading a run that was checked when it started.
+    pub(crate) const ASSUMED: HostServices = HostServices {
+        scripts: true,
+        data_queries: true,
+        workflows: true,
+    };
+}
+
 /// A JavaScript call from a `javascript` node.
 #[derive(Debug, Clone)]
 pub struct ScriptCall {

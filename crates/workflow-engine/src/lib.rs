@@ -42,65 +42,127 @@
 //! - The log replays to exactly the live state: both are built by one function
 //!   (`RunState::apply`).
 //!
-//! ```no_run
-//! # async fn demo() -> Result<(), workflow_engine::Error> {
-//! use std::sync::Arc;
-//! use workflow_engine::{Engine, MemoryStore, WorkflowDefinition};
+//! ## Quick start
 //!
-//! let engine = Engine::builder(Arc::new(MemoryStore::new())).build()?;
-//! let workflow: WorkflowDefinition = serde_json::from_str(r#"{
+//! An engine on the in-memory store, one custom node type, one run and its published events:
+//!
+//! ```
+//! use std::sync::Arc;
+//! use workflow_engine::{
+//!     Completion, Engine, EngineEventKind, Handles, MemoryStore, NodeDefinition, NodeError,
+//!     NodeHandler, NodeInput, NodeOutcome, RunStatus, WorkflowDefinition,
+//! };
+//!
+//! /// `shout`: upper-cases its `text` config (templates resolved) and leaves by `output`.
+//! #[derive(Debug)]
+//! struct Shout;
+//!
+//! #[async_trait::async_trait]
+//! impl NodeHandler for Shout {
+//!     fn node_type(&self) -> &str { "shout" }
+//!     fn handles(&self, _node: &NodeDefinition) -> Handles { Handles::of(&["output"]) }
+//!     async fn execute(&self, input: NodeInput) -> Result<NodeOutcome, NodeError> {
+//!         let text = input.resolved("text")?;
+//!         let loud = text.as_str().unwrap_or_default().to_uppercase();
+//!         Ok(NodeOutcome::Complete(Completion::on("output", loud.into())))
+//!     }
+//! }
+//!
+//! # #[tokio::main(flavor = "current_thread")]
+//! # async fn main() -> Result<(), workflow_engine::Error> {
+//! let (events, mut published) = tokio::sync::mpsc::unbounded_channel();
+//! let engine = Engine::builder(Arc::new(MemoryStore::new()))
+//!     .node_type(Arc::new(Shout))
+//!     .events(Arc::new(events))
+//!     .build()?;
+//! let workflow = WorkflowDefinition::from_json(r#"{
 //!   "nodes": [{"id": "start", "type": "start"},
+//!             {"id": "loud", "type": "shout",
+//!              "config": {"text": "hello {{ctx.input.name}}", "outputVariable": "loud"}},
 //!             {"id": "done", "type": "end", "config": {"outputParameters": [
-//!               {"name": "greeting", "sourceVariable": "Hello {{ctx.input.name}}"}]}}],
-//!   "edges": [{"source": "start", "target": "done"}]
-//! }"#).map_err(|e| workflow_engine::Error::InvalidState(e.to_string()))?;
+//!               {"name": "greeting", "sourceVariable": "{{ctx.loud}}"}]}}],
+//!   "edges": [{"source": "start", "target": "loud"}, {"source": "loud", "target": "done"}]
+//! }"#)?;
 //! let run = engine.start("tenant-a", workflow, serde_json::json!({"name": "Ada"})).await?;
 //! let finished = engine.wait("tenant-a", run).await?;
-//! assert_eq!(finished.output["greeting"], "Hello Ada");
+//! assert_eq!(finished.status, RunStatus::Completed);
+//! assert_eq!(finished.output["greeting"], "HELLO ADA");
+//! while let Ok(event) = published.try_recv() {
+//!     if let EngineEventKind::NodeCompleted { node, output, .. } = event.kind {
+//!         println!("{node} → {output}");
+//!     }
+//! }
 //! # Ok(()) }
 //! ```
+//!
+//! ## The public surface
+//! Everything is at the crate root, each type under one path:
+//! - **Running**: [`Engine`], [`EngineBuilder`], [`EngineConfig`], [`NodeSettingsDefaults`],
+//!   [`RunSnapshot`], [`NodeSummary`], [`NodeStatus`], [`PendingRequest`], [`CancelOutcome`],
+//!   [`Error`], [`ValidationIssue`].
+//! - **Workflows**: [`WorkflowDefinition`] and its parts ([`NodeDefinition`], [`EdgeDefinition`],
+//!   [`WorkflowOptions`], [`NodeDefaults`], [`InputDefinition`], [`InputType`],
+//!   [`RetryPolicy`], [`ErrorHandling`], [`JoinMode`]).
+//! - **Custom node types**: [`NodeHandler`] and what it names ([`NodeInput`], [`NodeOutcome`],
+//!   [`Completion`], [`NodeError`], [`Handles`], [`Suspension`], [`ChildRequest`],
+//!   [`ChildOutcome`], [`IssueSink`], [`Context`]).
+//! - **Host services**: [`ScriptRunner`], [`DataQueryRunner`], [`WorkflowSource`] (with
+//!   [`ScriptCall`], [`DataQueryCall`]), [`Clock`] ([`SystemClock`], [`FakeClock`]), and the
+//!   published events ([`EventSink`], [`EngineEvent`], [`EngineEventKind`]).
+//! - **Storage backends**: [`Store`] = [`RunStore`] + [`WorkQueue`], with [`Commit`],
+//!   [`NewRun`], [`RunRecord`], [`ParentLink`], [`Task`], [`TaskKind`], [`Claimed`], [`Event`],
+//!   [`FinishedRuns`], [`RunId`], [`RunStatus`], [`Timestamp`]; [`MemoryStore`] implements it.
 
-pub mod clock;
-pub mod context;
+#![warn(missing_docs)]
+
+mod clock;
+mod context;
 mod engine;
 mod error;
-pub mod event;
-pub mod graph;
-pub mod host;
+mod event;
+mod graph;
+mod host;
 mod inputs;
-pub mod memory;
-pub mod model;
-pub mod node;
-pub mod nodes;
-pub mod observe;
-pub mod registry;
+mod memory;
+mod model;
+mod node;
+mod nodes;
+mod observe;
+mod registry;
 mod retry;
-pub mod run;
+mod run;
 #[cfg(feature = "sandbox")]
 mod sandbox_scripts;
-pub mod state;
-pub mod store;
-pub mod template;
-pub mod validate;
+mod state;
+mod store;
+mod template;
+mod validate;
 
 pub use clock::{Clock, FakeClock, SystemClock};
 pub use context::Context;
-pub use engine::transition::{MAX_DEPTH, idempotency_key};
-pub use engine::{Engine, EngineBuilder, EngineConfig, PendingRequest, RunSnapshot};
+pub use engine::{
+    CancelOutcome, Engine, EngineBuilder, EngineConfig, NodeStatus, NodeSummary, PendingRequest,
+    RunSnapshot,
+};
 pub use error::Error;
-pub use event::{Event, EventKind};
-pub use graph::{CompiledWorkflow, NodeSettingsDefaults};
+pub use event::Event;
+pub use graph::NodeSettingsDefaults;
 pub use host::{DataQueryCall, DataQueryRunner, ScriptCall, ScriptRunner, WorkflowSource};
 pub use memory::MemoryStore;
 pub use model::{
-    EdgeDefinition, ErrorHandling, InputDefinition, InputType, JoinMode, NodeDefinition,
-    RetryPolicy, WorkflowDefinition, WorkflowOptions,
+    EdgeDefinition, ErrorHandling, InputDefinition, InputType, JoinMode, NodeDefaults,
+    NodeDefinition, RetryPolicy, WorkflowDefinition, WorkflowOptions,
 };
-pub use node::{Completion, Handles, NodeError, NodeHandler, NodeInput, NodeOutcome, Suspension};
+pub use node::{
+    ChildOutcome, ChildRequest, Completion, Handles, NodeError, NodeHandler, NodeInput,
+    NodeOutcome, Suspension,
+};
 pub use observe::{EngineEvent, EngineEventKind, EventSink};
-pub use registry::Registry;
 pub use run::{RunId, RunStatus, Timestamp};
 #[cfg(feature = "sandbox")]
 pub use sandbox_scripts::SandboxScripts;
-pub use store::{RunStore, Store, WorkQueue};
-pub use validate::ValidationIssue;
+pub use store::{
+    Claimed, Commit, FinishedRuns, NewRun, ParentLink, RunRecord, RunStore, Store, Task, TaskKind,
+    WorkQueue,
+};
+pub use validate::{IssueSink, ValidationIssue};

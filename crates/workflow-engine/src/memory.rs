@@ -7,17 +7,29 @@ use std::sync::{Mutex, MutexGuard};
 use std::time::Duration;
 
 use async_trait::async_trait;
+use tokio::sync::broadcast;
 
 use crate::clock::after;
 use crate::error::Error;
 use crate::event::Event;
 use crate::run::{RunId, RunStatus, Timestamp};
-use crate::store::{Claimed, Commit, NewRun, RunRecord, RunStore, Task, WorkQueue};
+use crate::store::{Claimed, Commit, FinishedRuns, NewRun, RunRecord, RunStore, Task, WorkQueue};
 
 /// A complete store in memory.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub struct MemoryStore {
     inner: Mutex<Inner>,
+    /// Runs that reached a terminal status ([`RunStore::finished_runs`]).
+    finished: broadcast::Sender<RunId>,
+}
+
+impl Default for MemoryStore {
+    fn default() -> Self {
+        MemoryStore {
+            inner: Mutex::default(),
+            finished: broadcast::channel(1024).0,
+        }
+    }
 }
 
 #[derive(Debug, Default)]
@@ -204,6 +216,11 @@ impl RunStore for MemoryStore {
                 },
             );
         }
+        drop(inner);
+        if commit.status.is_terminal() {
+            // Nobody listening is not an error.
+            let _ = self.finished.send(commit.run);
+        }
         Ok(())
     }
 
@@ -239,6 +256,10 @@ impl RunStore for MemoryStore {
             .collect();
         records.sort_by_key(|r| std::cmp::Reverse(r.id));
         Ok(records)
+    }
+
+    fn finished_runs(&self) -> Option<FinishedRuns> {
+        Some(FinishedRuns::new(self.finished.subscribe()))
     }
 }
 

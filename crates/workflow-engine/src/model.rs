@@ -25,6 +25,15 @@ pub struct WorkflowDefinition {
     pub options: WorkflowOptions,
 }
 
+impl WorkflowDefinition {
+    /// Reads a definition from JSON text, in our camelCase form or the original's field names.
+    /// Only the shape is checked here; [`Engine::validate`](crate::Engine::validate) applies
+    /// the graph and node rules.
+    pub fn from_json(text: &str) -> Result<Self, crate::Error> {
+        serde_json::from_str(text).map_err(crate::Error::Parse)
+    }
+}
+
 /// Workflow-level options.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
 #[serde(rename_all = "camelCase")]
@@ -57,6 +66,7 @@ pub struct InputDefinition {
 /// The type of a declared input.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
 #[serde(rename_all = "lowercase")]
+#[non_exhaustive]
 pub enum InputType {
     /// A string.
     String,
@@ -259,6 +269,7 @@ impl RetryPolicy {
 /// What a failed node does once its retries (if any) are spent.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
+#[non_exhaustive]
 pub enum ErrorHandling {
     /// No retries; follow the `error` edge (the run fails when there is none).
     Continue,
@@ -291,6 +302,7 @@ impl ErrorHandling {
 /// How a node with several incoming edges waits for them.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
+#[non_exhaustive]
 pub enum JoinMode {
     /// Every incoming edge has delivered (taken or skipped) and at least one was taken.
     All,

@@ -14,33 +14,67 @@ use tokio_util::sync::CancellationToken;
 use crate::clock::Clock;
 use crate::context::Context;
 use crate::graph::CompiledWorkflow;
-use crate::host::{DataQueryRunner, ScriptRunner, WorkflowSource};
+use crate::host::{DataQueryRunner, HostServices, ScriptRunner, WorkflowSource};
 use crate::model::{NodeDefinition, WorkflowDefinition};
 use crate::run::{RunId, Timestamp};
 use crate::template::{self, TemplateError};
 use crate::validate::IssueSink;
 
-/// The handles a node type can leave by.
+/// The handles a node type can leave by: a fixed list, or any name (host types that route
+/// dynamically).
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Handles {
-    /// Exactly these.
-    Fixed(Vec<String>),
-    /// Any name (host types that route dynamically).
-    Any,
+pub struct Handles {
+    /// `None`: any name.
+    names: Option<Vec<String>>,
+    /// Handles that carry a loop's iterations (built-in `loop` only): taking another handle
+    /// sends no skip signal down them.
+    iteration: Vec<String>,
 }
 
 impl Handles {
-    /// A fixed list.
+    /// Exactly these.
     pub fn of(names: &[&str]) -> Self {
-        Handles::Fixed(names.iter().map(|s| s.to_string()).collect())
+        Handles::list(names.iter().map(|s| s.to_string()).collect())
+    }
+
+    /// Exactly these (owned names).
+    pub fn list(names: Vec<String>) -> Self {
+        Handles {
+            names: Some(names),
+            iteration: Vec::new(),
+        }
+    }
+
+    /// Any name.
+    pub fn any() -> Self {
+        Handles {
+            names: None,
+            iteration: Vec::new(),
+        }
+    }
+
+    /// None: the node ends its path (`end`).
+    pub fn none() -> Self {
+        Handles::list(Vec::new())
+    }
+
+    /// Marks `handle` as carrying loop iterations.
+    pub(crate) fn with_iteration(mut self, handle: &str) -> Self {
+        self.iteration.push(handle.to_string());
+        self
     }
 
     /// Whether `handle` is one of them.
     pub fn contains(&self, handle: &str) -> bool {
-        match self {
-            Handles::Fixed(names) => names.iter().any(|n| n == handle),
-            Handles::Any => true,
+        match &self.names {
+            Some(names) => names.iter().any(|n| n == handle),
+            None => true,
         }
+    }
+
+    /// Whether `handle` carries loop iterations.
+    pub(crate) fn is_iteration(&self, handle: &str) -> bool {
+        self.iteration.iter().any(|h| h == handle)
     }
 }
 
@@ -84,36 +118,35 @@ impl NodeError {
     }
 }
 
-impl From<TemplateError> for NodeError {
-    fn from(error: TemplateError) -> Self {
-        NodeError::fatal(format!("template: {}", error.0))
-    }
+/// A template that could not be resolved fails the node for good.
+fn template_failure(error: TemplateError) -> NodeError {
+    NodeError::fatal(format!("template: {}", error.0))
 }
 
 /// What started this activation of the node.
 #[derive(Debug, Clone, Default)]
-pub struct Trigger {
+pub(crate) struct Trigger {
     /// The activation came through a loop's back edge (the end of a loop body).
-    pub via_back_edge: bool,
+    pub(crate) via_back_edge: bool,
     /// The output of the node whose edge triggered the activation, when it ran.
-    pub predecessor_output: Option<Value>,
+    pub(crate) predecessor_output: Option<Value>,
 }
 
 /// A loop node's cursor between iterations.
 #[derive(Debug, Clone, PartialEq)]
-pub struct LoopCursor {
+pub(crate) struct LoopCursor {
     /// The items being iterated.
-    pub items: Arc<Vec<Value>>,
+    pub(crate) items: Arc<Vec<Value>>,
     /// The index of the next item to emit.
-    pub next_index: usize,
+    pub(crate) next_index: usize,
     /// One result per finished iteration.
-    pub results: imbl::Vector<Value>,
+    pub(crate) results: imbl::Vector<Value>,
 }
 
 /// How a loop node moves its cursor (recorded in the log, replayed by the fold).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase", tag = "step")]
-pub enum LoopStep {
+pub(crate) enum LoopStep {
     /// A new pass over `items` begins; item 0 is emitted.
     Begin {
         /// The items.
@@ -131,44 +164,66 @@ pub enum LoopStep {
 /// How an `end` node finishes the run.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
-pub enum EndStatus {
+pub(crate) enum EndStatus {
     /// The run completes (once nothing else is running).
     Success,
     /// The run fails at once.
     Error,
 }
 
-/// A node that finished.
+/// A node that finished: its output, the handles it leaves by, and optionally a delay before
+/// the next nodes start.
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct Completion {
     /// The node's output, stored under its output variable.
-    pub output: Value,
+    pub(crate) output: Value,
     /// The handles to follow (one for most nodes; every branch for `fanout`).
-    pub handles: Vec<String>,
+    pub(crate) handles: Vec<String>,
     /// Extra context keys to set (a loop's item and index variables).
-    pub patch: Map<String, Value>,
+    pub(crate) patch: Map<String, Value>,
     /// Start the next nodes only after this long (delay nodes, loop pacing).
-    pub delay: Option<Duration>,
+    pub(crate) delay: Option<Duration>,
     /// A loop node's cursor move.
-    pub loop_step: Option<LoopStep>,
+    pub(crate) loop_step: Option<LoopStep>,
     /// Set by `end` nodes: the run's status and output.
-    pub end: Option<(EndStatus, Value)>,
+    pub(crate) end: Option<(EndStatus, Value)>,
 }
 
 impl Completion {
     /// Finished with `output`, leaving by `handle`.
     pub fn on(handle: impl Into<String>, output: Value) -> Self {
+        Completion::on_handles([handle.into()], output)
+    }
+
+    /// Finished with `output`, leaving by every one of `handles` (a fan-out); none ends the
+    /// node's path.
+    pub fn on_handles(handles: impl IntoIterator<Item = impl Into<String>>, output: Value) -> Self {
         Completion {
             output,
-            handles: vec![handle.into()],
+            handles: handles.into_iter().map(Into::into).collect(),
             ..Completion::default()
         }
     }
 
-    /// Delays the next nodes.
+    /// Delays the next nodes (nothing sleeps: they are queued with a due time).
     pub fn delayed(mut self, delay: Duration) -> Self {
         self.delay = Some(delay);
         self
+    }
+
+    /// The output.
+    pub fn output(&self) -> &Value {
+        &self.output
+    }
+
+    /// The handles it leaves by.
+    pub fn handles(&self) -> &[String] {
+        &self.handles
+    }
+
+    /// The delay before the next nodes, if any.
+    pub fn delay(&self) -> Option<Duration> {
+        self.delay
     }
 }
 
@@ -209,6 +264,7 @@ pub struct ChildOutcome {
 
 /// What a handler returns.
 #[derive(Debug, Clone)]
+#[non_exhaustive]
 pub enum NodeOutcome {
     /// Done; follow these handles.
     Complete(Completion),
@@ -220,7 +276,7 @@ pub enum NodeOutcome {
 
 /// The host services a handler may call.
 #[derive(Clone)]
-pub struct Services {
+pub(crate) struct Services {
     pub(crate) scripts: Option<Arc<dyn ScriptRunner>>,
     pub(crate) data_queries: Option<Arc<dyn DataQueryRunner>>,
     pub(crate) workflows: Option<Arc<dyn WorkflowSource>>,
@@ -238,67 +294,78 @@ impl std::fmt::Debug for Services {
 }
 
 impl Services {
+    /// Which services are configured.
+    pub(crate) fn available(&self) -> HostServices {
+        HostServices {
+            scripts: self.scripts.is_some(),
+            data_queries: self.data_queries.is_some(),
+            workflows: self.workflows.is_some(),
+        }
+    }
+
     /// The JavaScript runner, or a fatal error when the host configured none.
-    pub fn scripts(&self) -> Result<&dyn ScriptRunner, NodeError> {
+    pub(crate) fn scripts(&self) -> Result<&dyn ScriptRunner, NodeError> {
         self.scripts
             .as_deref()
             .ok_or_else(|| NodeError::fatal("no JavaScript runner is configured"))
     }
 
     /// The data-query runner, or a fatal error when the host configured none.
-    pub fn data_queries(&self) -> Result<&dyn DataQueryRunner, NodeError> {
+    pub(crate) fn data_queries(&self) -> Result<&dyn DataQueryRunner, NodeError> {
         self.data_queries
             .as_deref()
             .ok_or_else(|| NodeError::fatal("no data-query runner is configured"))
     }
 
     /// The workflow source, or a fatal error when the host configured none.
-    pub fn workflows(&self) -> Result<&dyn WorkflowSource, NodeError> {
+    pub(crate) fn workflows(&self) -> Result<&dyn WorkflowSource, NodeError> {
         self.workflows
             .as_deref()
             .ok_or_else(|| NodeError::fatal("no workflow source is configured"))
     }
 
     /// The engine's clock.
-    pub fn clock(&self) -> &dyn Clock {
+    pub(crate) fn clock(&self) -> &dyn Clock {
         self.clock.as_ref()
     }
 }
 
-/// Everything a handler gets for one attempt.
+/// Everything a handler gets for one attempt: the node, the run's context, the attempt's
+/// identity and budget, and the host's services.
 #[derive(Debug, Clone)]
 pub struct NodeInput {
-    /// The run.
-    pub run_id: RunId,
-    /// The run's namespace (the host's tenant).
-    pub namespace: String,
-    /// How deep this run is nested (0 for a top-level run).
-    pub depth: u32,
-    /// The compiled workflow.
-    pub workflow: Arc<CompiledWorkflow>,
-    /// This node's index in it.
-    pub node_index: usize,
-    /// Which activation of the node (1-based; loop bodies activate once per item).
-    pub activation: u32,
-    /// Which attempt of this activation (1-based).
-    pub attempt: u32,
-    /// `instanceID:nodeID:attempt`: the same on a redelivery, different on a retry.
-    pub idempotency_key: String,
-    /// The context when the attempt started.
-    pub context: Context,
-    /// What triggered the activation.
-    pub trigger: Trigger,
-    /// The loop cursor (loop nodes only).
-    pub loop_cursor: Option<LoopCursor>,
-    /// The attempt's time budget.
-    pub timeout: Duration,
-    /// Set when the run is cancelled or the attempt timed out: stop and return.
-    pub cancelled: CancellationToken,
-    /// Host services.
-    pub services: Services,
+    pub(crate) run_id: RunId,
+    pub(crate) namespace: String,
+    pub(crate) depth: u32,
+    pub(crate) workflow: Arc<CompiledWorkflow>,
+    pub(crate) node_index: usize,
+    pub(crate) activation: u32,
+    pub(crate) attempt: u32,
+    pub(crate) idempotency_key: String,
+    pub(crate) context: Context,
+    pub(crate) trigger: Trigger,
+    pub(crate) loop_cursor: Option<LoopCursor>,
+    pub(crate) timeout: Duration,
+    pub(crate) cancelled: CancellationToken,
+    pub(crate) services: Services,
 }
 
 impl NodeInput {
+    /// The run.
+    pub fn run_id(&self) -> RunId {
+        self.run_id
+    }
+
+    /// The run's namespace (the host's tenant).
+    pub fn namespace(&self) -> &str {
+        &self.namespace
+    }
+
+    /// How deep the run is nested (0 for a top-level run).
+    pub fn depth(&self) -> u32 {
+        self.depth
+    }
+
     /// This node's definition.
     pub fn node(&self) -> &NodeDefinition {
         self.workflow.node(self.node_index)
@@ -309,9 +376,71 @@ impl NodeInput {
         &self.node().config
     }
 
-    /// Resolves templates in `value` against the context.
+    /// Which activation of the node (1-based; loop bodies activate once per item).
+    pub fn activation(&self) -> u32 {
+        self.activation
+    }
+
+    /// Which attempt of this activation (1-based).
+    pub fn attempt(&self) -> u32 {
+        self.attempt
+    }
+
+    /// `instanceID:nodeID:attempt`: the same on a redelivery of this attempt (after a crash),
+    /// different on a retry. Pass it to anything with side effects.
+    pub fn idempotency_key(&self) -> &str {
+        &self.idempotency_key
+    }
+
+    /// The context when the attempt started.
+    pub fn context(&self) -> &Context {
+        &self.context
+    }
+
+    /// The output of the node whose edge started this activation, when that node ran.
+    pub fn predecessor_output(&self) -> Option<&Value> {
+        self.trigger.predecessor_output.as_ref()
+    }
+
+    /// The attempt's time budget; the engine fails the attempt when it runs out.
+    pub fn timeout(&self) -> Duration {
+        self.timeout
+    }
+
+    /// Resolves when the run is cancelled or the attempt timed out: stop and return.
+    pub async fn cancelled(&self) {
+        self.cancelled.cancelled().await;
+    }
+
+    /// Whether the run was cancelled or the attempt timed out.
+    pub fn is_cancelled(&self) -> bool {
+        self.cancelled.is_cancelled()
+    }
+
+    /// The engine's clock.
+    pub fn clock(&self) -> &dyn Clock {
+        self.services.clock()
+    }
+
+    /// The host's JavaScript runner, or a fatal error when it configured none.
+    pub fn scripts(&self) -> Result<&dyn ScriptRunner, NodeError> {
+        self.services.scripts()
+    }
+
+    /// The host's data-query runner, or a fatal error when it configured none.
+    pub fn data_queries(&self) -> Result<&dyn DataQueryRunner, NodeError> {
+        self.services.data_queries()
+    }
+
+    /// The host's workflow source, or a fatal error when it configured none.
+    pub fn workflows(&self) -> Result<&dyn WorkflowSource, NodeError> {
+        self.services.workflows()
+    }
+
+    /// Resolves templates (`{{ctx.a.b}}`) in `value` against the context. A string that is one
+    /// whole template keeps the value's type.
     pub fn resolve(&self, value: &Value) -> Result<Value, NodeError> {
-        Ok(template::resolve(value, &self.context)?)
+        template::resolve(value, &self.context).map_err(template_failure)
     }
 
     /// Resolves the config field `field` (null when absent).
@@ -323,7 +452,24 @@ impl NodeInput {
     }
 }
 
-/// A node type.
+/// A node type: the built-ins and the host's own are all `NodeHandler`s, registered with
+/// [`EngineBuilder::node_type`](crate::EngineBuilder::node_type).
+///
+/// Only [`node_type`](NodeHandler::node_type), [`handles`](NodeHandler::handles) and
+/// [`execute`](NodeHandler::execute) are required.
+///
+/// **Failures and the `error` handle.** When `execute` returns an error and the node's
+/// retries are spent, the node leaves by its `error` handle (with `{success: false, error}` as
+/// its output) only if all of these hold: the type declares `error` among its
+/// [`handles`](NodeHandler::handles), an edge of the workflow leaves by it, and the node's
+/// [`ErrorHandling`](crate::ErrorHandling) continues (the default). Otherwise the run fails. A
+/// type that should be routable on failure must therefore list `error`: an edge by a handle
+/// the type does not declare is refused when the workflow is validated.
+///
+/// **Suspending.** A node that returns [`NodeOutcome::Suspend`] is resumed by
+/// [`resume`](NodeHandler::resume) when the host calls [`Engine::submit`](crate::Engine::submit),
+/// or by [`expire`](NodeHandler::expire) when its request expires. One that returns
+/// [`NodeOutcome::StartChild`] is resumed by [`child_finished`](NodeHandler::child_finished).
 #[async_trait]
 pub trait NodeHandler: Send + Sync + std::fmt::Debug {
     /// The type name nodes use (`javascript`, `sendEmail`, …).
@@ -341,11 +487,6 @@ pub trait NodeHandler: Send + Sync + std::fmt::Debug {
     /// (`None`: the output is only logged).
     fn default_output_variable(&self) -> Option<&str> {
         None
-    }
-
-    /// Handles that carry loop iterations: taking another handle sends no skip signal down them.
-    fn is_iteration_handle(&self, _handle: &str) -> bool {
-        false
     }
 
     /// Checks the node's config, reporting every problem to `issues`.

@@ -11,6 +11,7 @@ use crate::run::{RunId, Timestamp};
 /// One published event.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(rename_all = "camelCase")]
+#[non_exhaustive]
 pub struct EngineEvent {
     /// The run.
     pub run_id: RunId,
@@ -28,6 +29,7 @@ pub struct EngineEvent {
 /// The kinds of published events.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(rename_all = "camelCase", tag = "type")]
+#[non_exhaustive]
 pub enum EngineEventKind {
     /// The run started.
     RunStarted,

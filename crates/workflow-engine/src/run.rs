@@ -39,6 +39,7 @@ impl std::str::FromStr for RunId {
 /// Where a run is in its lifecycle. Every run ends in one of the three terminal states.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+#[non_exhaustive]
 pub enum RunStatus {
     /// Created, not yet started by a worker.
     Pending,

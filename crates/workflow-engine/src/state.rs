@@ -76,8 +76,37 @@ pub struct Pending {
     pub suspension: Suspension,
 }
 
+/// How a node's last closed activation ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Closed {
+    /// It completed.
+    Completed,
+    /// It failed for good (routed to `error`, or failing the run).
+    Failed,
+    /// Its round held only skipped tokens.
+    Skipped,
+}
+
+/// What happened to one node so far, for snapshots.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub(crate) struct NodeCounts {
+    /// Activations (loop bodies activate once per item).
+    pub(crate) activations: u32,
+    /// Attempts dispatched (first attempts, retries and restarts).
+    pub(crate) attempts: u32,
+    /// Attempts that completed.
+    pub(crate) completions: u32,
+    /// Attempts that failed (retried or not).
+    pub(crate) failures: u32,
+    /// Rounds skipped (dead-path elimination).
+    pub(crate) skips: u32,
+    /// How the last closed activation ended.
+    pub(crate) last_closed: Option<Closed>,
+}
+
 #[derive(Debug, Clone, Default, PartialEq)]
 struct NodeState {
+    counts: NodeCounts,
     activations: u32,
     /// How many entry edges / back edges hold at least one token, so a join of n edges
     /// learns it is complete in O(1) instead of scanning its edges on every arrival.
@@ -201,6 +230,21 @@ impl RunState {
         self.nodes[index].last_output.as_ref()
     }
 
+    /// What happened to node `index` so far.
+    pub fn counts(&self, index: usize) -> NodeCounts {
+        NodeCounts {
+            activations: self.nodes[index].activations,
+            ..self.nodes[index].counts
+        }
+    }
+
+    /// The open dispatches of node `index`.
+    pub fn open_of(&self, index: usize) -> impl Iterator<Item = &OpenDispatch> {
+        self.open
+            .range((index, 0)..=(index, u32::MAX))
+            .map(|(_, open)| open)
+    }
+
     /// The loop cursor of node `index`.
     pub fn cursor(&self, index: usize) -> Option<&LoopCursor> {
         self.nodes[index].cursor.as_ref()
@@ -231,6 +275,7 @@ impl RunState {
                 ..
             } => {
                 let Some(n) = self.index(node) else { return };
+                self.nodes[n].counts.attempts += 1;
                 let (via_back_edge, predecessor) = match self
                     .ready
                     .iter()
@@ -268,10 +313,14 @@ impl RunState {
             } => {
                 let Some(n) = self.index(node) else { return };
                 self.close(n, *activation);
+                self.nodes[n].counts.completions += 1;
+                self.nodes[n].counts.last_closed = Some(Closed::Completed);
                 // A loop's per-item outputs stay out of its output variable, which receives
                 // the collected results when the loop completes.
-                let handler = self.workflow.handler(n);
-                if handles.iter().any(|h| handler.is_iteration_handle(h)) {
+                if handles
+                    .iter()
+                    .any(|h| self.workflow.is_iteration_handle(n, h))
+                {
                     self.nodes[n].last_output = Some(output.clone());
                 } else {
                     self.record_output(n, output.clone());
@@ -304,6 +353,10 @@ impl RunState {
                 outcome,
             } => {
                 let Some(n) = self.index(node) else { return };
+                self.nodes[n].counts.failures += 1;
+                if !matches!(outcome, FailureOutcome::Retry { .. }) {
+                    self.nodes[n].counts.last_closed = Some(Closed::Failed);
+                }
                 match outcome {
                     FailureOutcome::Retry { .. } => {}
                     FailureOutcome::Routed => {
@@ -419,8 +472,9 @@ impl RunState {
     /// Sends tokens down `node`'s outgoing edges and settles every node they reach.
     fn route(&mut self, node: usize, handles: &[String], not_before: Option<Timestamp>) {
         let workflow = Arc::clone(&self.workflow);
-        let handler = workflow.handler(node);
-        let iterating = handles.iter().any(|h| handler.is_iteration_handle(h));
+        let iterating = handles
+            .iter()
+            .any(|h| workflow.is_iteration_handle(node, h));
         let mut reached = VecDeque::new();
         for &e in workflow.outgoing(node) {
             let edge = &workflow.edges()[e];
@@ -479,6 +533,8 @@ impl RunState {
                         not_before,
                     );
                 } else {
+                    self.nodes[node].counts.skips += 1;
+                    self.nodes[node].counts.last_closed = Some(Closed::Skipped);
                     for &e in workflow.outgoing(node) {
                         if !workflow.edges()[e].iteration {
                             self.deliver(e, false);

@@ -17,6 +17,7 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
+use tokio::sync::broadcast;
 
 use crate::error::Error;
 use crate::event::Event;
@@ -63,6 +64,7 @@ pub struct RunRecord {
 /// What a task asks a worker to do.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase", tag = "kind")]
+#[non_exhaustive]
 pub enum TaskKind {
     /// Run one attempt of a node.
     Execute {
@@ -174,6 +176,51 @@ pub trait RunStore: Send + Sync + std::fmt::Debug {
         namespace: Option<&str>,
         status: Option<RunStatus>,
     ) -> Result<Vec<RunRecord>, Error>;
+
+    /// Announcements of runs reaching a terminal status, whichever engine committed it (a SQL
+    /// store hears other processes' commits through its change notifications). `None` (the
+    /// default): the store cannot announce, and [`Engine::wait`](crate::Engine::wait) re-reads
+    /// the run every [`EngineConfig::poll_interval`](crate::EngineConfig::poll_interval)
+    /// instead.
+    fn finished_runs(&self) -> Option<FinishedRuns> {
+        None
+    }
+}
+
+/// A subscription to the runs a store announces as finished ([`RunStore::finished_runs`]). A
+/// store keeps a [`broadcast::Sender`] of run ids, sends each run that reaches a terminal
+/// status (after its commit is durable), and hands out its receivers wrapped in this.
+#[derive(Debug)]
+pub struct FinishedRuns {
+    receiver: broadcast::Receiver<RunId>,
+}
+
+/// One thing a [`FinishedRuns`] subscription heard.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum FinishedRun {
+    /// This run finished.
+    Finished(RunId),
+    /// Announcements were lost (the subscriber fell behind, or the store reconnected): any run
+    /// may have finished.
+    Missed,
+    /// The store stopped announcing.
+    Closed,
+}
+
+impl FinishedRuns {
+    /// Wraps a receiver of finished run ids.
+    pub fn new(receiver: broadcast::Receiver<RunId>) -> Self {
+        FinishedRuns { receiver }
+    }
+
+    /// The next announcement.
+    pub(crate) async fn next(&mut self) -> FinishedRun {
+        match self.receiver.recv().await {
+            Ok(run) => FinishedRun::Finished(run),
+            Err(broadcast::error::RecvError::Lagged(_)) => FinishedRun::Missed,
+            Err(broadcast::error::RecvError::Closed) => FinishedRun::Closed,
+        }
+    }
 }
 
 /// Queued tasks, handed out under leases.

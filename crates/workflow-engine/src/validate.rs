@@ -4,6 +4,7 @@
 use serde::Serialize;
 use serde_json::Value;
 
+use crate::host::HostServices;
 use crate::template;
 
 /// One problem in a workflow definition, located as precisely as possible.
@@ -43,6 +44,7 @@ impl std::fmt::Display for ValidationIssue {
 pub struct IssueSink<'a> {
     node_id: &'a str,
     workflow_id: Option<&'a str>,
+    services: HostServices,
     issues: &'a mut Vec<ValidationIssue>,
 }
 
@@ -50,12 +52,40 @@ impl<'a> IssueSink<'a> {
     pub(crate) fn new(
         node_id: &'a str,
         workflow_id: Option<&'a str>,
+        services: HostServices,
         issues: &'a mut Vec<ValidationIssue>,
     ) -> Self {
         IssueSink {
             node_id,
             workflow_id,
+            services,
             issues,
+        }
+    }
+
+    /// The node runs JavaScript (`why` names what does): an issue when the engine has no
+    /// [`ScriptRunner`](crate::ScriptRunner).
+    pub fn needs_scripts(&mut self, why: &str) {
+        if !self.services.scripts {
+            self.node(format!(
+                "{why} needs a JavaScript runner, and this engine has none"
+            ));
+        }
+    }
+
+    /// The node runs data queries: an issue when the engine has no
+    /// [`DataQueryRunner`](crate::DataQueryRunner).
+    pub fn needs_data_queries(&mut self) {
+        if !self.services.data_queries {
+            self.node("this node runs a data query, and this engine has no data-query runner");
+        }
+    }
+
+    /// The node starts child workflows: an issue when the engine has no
+    /// [`WorkflowSource`](crate::WorkflowSource).
+    pub fn needs_workflows(&mut self) {
+        if !self.services.workflows {
+            self.node("this node starts a sub-workflow, and this engine has no workflow source");
         }
     }
 

@@ -3,14 +3,14 @@
 
 mod idle;
 mod runs;
-pub mod transition;
+mod snapshot;
+mod transition;
 mod worker;
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, Weak};
 use std::time::Duration;
 
-use serde::Serialize;
 use serde_json::Value;
 use tokio::sync::{Notify, broadcast};
 use tokio_util::sync::CancellationToken;
@@ -23,12 +23,14 @@ use crate::graph::{CompiledWorkflow, NodeSettingsDefaults, compile};
 use crate::host::{DataQueryRunner, ScriptRunner, WorkflowSource};
 use crate::inputs;
 use crate::model::WorkflowDefinition;
-use crate::node::{NodeHandler, Services, Suspension};
+use crate::node::{NodeHandler, Services};
 use crate::observe::EventSink;
 use crate::registry::Registry;
-use crate::run::{RunId, RunStatus, Timestamp};
+use crate::run::{RunId, Timestamp};
 use crate::state::RunState;
-use crate::store::Store;
+use crate::store::{FinishedRun, Store};
+
+pub use snapshot::{CancelOutcome, NodeStatus, NodeSummary, PendingRequest, RunSnapshot};
 
 /// Engine settings.
 #[derive(Debug, Clone)]
@@ -116,8 +118,7 @@ impl EngineBuilder {
 
     /// Starts the engine's dispatcher on the current Tokio runtime.
     pub fn build(self) -> Result<Engine, Error> {
-        let runtime = tokio::runtime::Handle::try_current()
-            .map_err(|_| Error::InvalidState("build the engine inside a Tokio runtime".into()))?;
+        let runtime = tokio::runtime::Handle::try_current().map_err(|_| Error::NoRuntime)?;
         let worker = self
             .config
             .worker_id
@@ -175,67 +176,6 @@ pub(crate) struct Core {
     tracker: TaskTracker,
 }
 
-/// A run as the host sees it: status, public context, output, open requests.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-#[serde(rename_all = "camelCase")]
-pub struct RunSnapshot {
-    /// The run.
-    pub id: RunId,
-    /// Its namespace.
-    pub namespace: String,
-    /// Its status.
-    pub status: RunStatus,
-    /// The context without internal `__` keys.
-    pub context: Value,
-    /// The workflow output.
-    pub output: Value,
-    /// Why it failed or was cancelled.
-    pub error: Option<String>,
-    /// The sequence number of its last event.
-    pub version: u64,
-    /// Open human-in-the-loop requests.
-    pub pending: Vec<PendingRequest>,
-}
-
-/// A suspended node waiting for [`Engine::submit`].
-#[derive(Debug, Clone, PartialEq, Serialize)]
-#[serde(rename_all = "camelCase")]
-pub struct PendingRequest {
-    /// The id to submit to.
-    pub request_id: String,
-    /// The node.
-    pub node: String,
-    /// Its activation.
-    pub activation: u32,
-    /// What to show and when it expires.
-    pub suspension: Suspension,
-}
-
-impl RunSnapshot {
-    pub(crate) fn of(state: &RunState) -> Self {
-        let mut pending: Vec<PendingRequest> = state
-            .requests()
-            .map(|(id, p)| PendingRequest {
-                request_id: id.clone(),
-                node: state.workflow.node(p.node).id.clone(),
-                activation: p.activation,
-                suspension: p.suspension.clone(),
-            })
-            .collect();
-        pending.sort_by(|a, b| a.request_id.cmp(&b.request_id));
-        RunSnapshot {
-            id: state.run_id,
-            namespace: state.namespace.clone(),
-            status: state.status,
-            context: state.context.to_public_json(),
-            output: Value::Object(state.output.clone()),
-            error: state.error.clone(),
-            version: state.version,
-            pending,
-        }
-    }
-}
-
 /// A run of another namespace is reported exactly like a run that does not exist.
 fn owned(state: &RunState, namespace: &str) -> Result<(), Error> {
     if state.namespace == namespace {
@@ -273,12 +213,18 @@ impl Engine {
         }
     }
 
-    /// Validates and compiles a workflow (without running it).
-    pub fn compile(&self, workflow: WorkflowDefinition) -> Result<CompiledWorkflow, Error> {
+    /// Checks a workflow as [`start`](Engine::start) would, without running it: every problem
+    /// is listed in [`Error::InvalidDefinition`], each with its node, edge or field.
+    pub fn validate(&self, workflow: &WorkflowDefinition) -> Result<(), Error> {
+        self.compile(workflow.clone()).map(drop)
+    }
+
+    fn compile(&self, workflow: WorkflowDefinition) -> Result<CompiledWorkflow, Error> {
         compile(
             workflow,
             &self.core.registry,
             self.core.config.node_defaults,
+            &self.core.services.available(),
         )
     }
 
@@ -332,17 +278,19 @@ impl Engine {
     }
 
     /// Cancels a run: nothing new starts, in-flight attempts are told to stop, children are
-    /// cancelled. Cancelling a cancelled run is a no-op; a finished one is an error.
+    /// cancelled. A run that already ended is left as it is, and the outcome says so
+    /// ([`CancelOutcome::AlreadyFinished`], [`CancelOutcome::AlreadyCancelled`]): a caller
+    /// racing the run's completion can ignore those.
     pub async fn cancel(
         &self,
         namespace: &str,
         run: RunId,
         reason: Option<String>,
-    ) -> Result<(), Error> {
+    ) -> Result<CancelOutcome, Error> {
         self.core
             .transact(run, |_, state, tx| {
                 owned(state, namespace)?;
-                transition::cancel(state, tx, reason.clone())
+                Ok(transition::cancel(state, tx, reason.clone()))
             })
             .await
     }
@@ -385,22 +333,66 @@ impl Engine {
         self.core.store.events(run, 0).await
     }
 
-    /// Waits until the run finishes (whichever engine finishes it) and returns it.
+    /// Waits until the run finishes, whichever engine finishes it, and returns its final
+    /// snapshot.
+    ///
+    /// Nothing polls: a run this engine finishes hands its final snapshot over directly, and a
+    /// run another engine finishes is announced by the store ([`RunStore::finished_runs`]).
+    /// Only with a store that announces nothing does `wait` re-read the run, every
+    /// [`EngineConfig::poll_interval`].
+    ///
+    /// [`RunStore::finished_runs`]: crate::RunStore::finished_runs
     pub async fn wait(&self, namespace: &str, run: RunId) -> Result<RunSnapshot, Error> {
-        let mut finished = self.core.finished.subscribe();
+        // Subscribe before reading, so a finish between the read and the wait is not missed.
+        let mut local = self.core.finished.subscribe();
+        let mut announced = self.core.store.finished_runs();
+        match self.core.store.record(run).await? {
+            Some(record) if record.namespace != namespace => return Err(Error::RunNotFound),
+            None => return Err(Error::RunNotFound),
+            Some(record) if record.status.is_terminal() => {
+                return self.snapshot(namespace, run).await;
+            }
+            Some(_) => {}
+        }
         loop {
-            match self.core.store.record(run).await? {
-                Some(record) if record.namespace != namespace => return Err(Error::RunNotFound),
-                None => return Err(Error::RunNotFound),
-                Some(record) if record.status.is_terminal() => {
-                    return self.snapshot(namespace, run).await;
-                }
-                Some(_) => {}
-            }
+            let poll = self.core.config.poll_interval;
             tokio::select! {
-                _ = finished.recv() => {}
-                () = tokio::time::sleep(Duration::from_millis(25)) => {}
+                biased;
+                received = local.recv() => match received {
+                    Ok((id, snapshot)) if id == run => {
+                        if snapshot.namespace != namespace {
+                            return Err(Error::RunNotFound);
+                        }
+                        return Ok(RunSnapshot::clone(&snapshot));
+                    }
+                    Ok(_) => continue,
+                    // Missed some: the run may be among them.
+                    Err(broadcast::error::RecvError::Lagged(_)) => {}
+                    Err(broadcast::error::RecvError::Closed) => return Err(Error::ShuttingDown),
+                },
+                heard = next_announcement(&mut announced, poll) => match heard {
+                    FinishedRun::Finished(id) if id != run => continue,
+                    _ => {}
+                },
+                () = self.core.shutdown.cancelled() => return Err(Error::ShuttingDown),
             }
+            let state = self.owned_state(namespace, run).await?;
+            if state.status.is_terminal() {
+                return Ok(RunSnapshot::of(&state));
+            }
+        }
+    }
+
+    /// [`wait`](Engine::wait), for at most `timeout`: `None` when the run is still going then.
+    pub async fn wait_timeout(
+        &self,
+        namespace: &str,
+        run: RunId,
+        timeout: Duration,
+    ) -> Result<Option<RunSnapshot>, Error> {
+        match tokio::time::timeout(timeout, self.wait(namespace, run)).await {
+            Ok(outcome) => outcome.map(Some),
+            Err(_) => Ok(None),
         }
     }
 
@@ -429,5 +421,26 @@ impl Engine {
     /// The engine's clock.
     pub fn now(&self) -> Timestamp {
         self.core.clock.now()
+    }
+}
+
+/// The next announcement of a finished run; with a store that announces nothing, a tick every
+/// `poll` (reported as [`FinishedRun::Missed`], so the waiter re-reads).
+async fn next_announcement(
+    announced: &mut Option<crate::store::FinishedRuns>,
+    poll: Duration,
+) -> FinishedRun {
+    match announced {
+        Some(runs) => match runs.next().await {
+            FinishedRun::Closed => {
+                *announced = None;
+                FinishedRun::Missed
+            }
+            heard => heard,
+        },
+        None => {
+            tokio::time::sleep(poll).await;
+            FinishedRun::Missed
+        }
     }
 }

@@ -10,6 +10,7 @@ use super::transition::Tx;
 use super::{Core, RunSnapshot};
 use crate::error::Error;
 use crate::graph::compile;
+use crate::host::HostServices;
 use crate::observe::published_events;
 use crate::run::RunId;
 use crate::state::RunState;
@@ -33,7 +34,12 @@ impl Core {
     /// Folds a run's log from the store.
     pub(crate) async fn load(&self, run: RunId) -> Result<RunState, Error> {
         let record = self.store.record(run).await?.ok_or(Error::RunNotFound)?;
-        let workflow = compile(record.workflow, &self.registry, self.config.node_defaults)?;
+        let workflow = compile(
+            record.workflow,
+            &self.registry,
+            self.config.node_defaults,
+            &HostServices::ASSUMED,
+        )?;
         let mut state = RunState::new(
             run,
             record.namespace,
@@ -162,7 +168,11 @@ impl Core {
             self.tracker.spawn(async move {
                 let result = core
                     .transact(child, |_, state, tx| {
-                        super::transition::cancel(state, tx, Some("the parent run ended".into()))
+                        Ok(super::transition::cancel(
+                            state,
+                            tx,
+                            Some("the parent run ended".into()),
+                        ))
                     })
                     .await;
                 if let Err(error) = result {

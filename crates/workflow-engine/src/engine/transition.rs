@@ -8,9 +8,11 @@ use std::sync::Arc;
 use serde_json::Value;
 
 use crate::clock::after;
+use crate::engine::CancelOutcome;
 use crate::error::Error;
 use crate::event::{Event, EventKind, FailureOutcome};
 use crate::graph::{CompiledWorkflow, NodeSettingsDefaults, compile};
+use crate::host::HostServices;
 use crate::inputs;
 use crate::node::{ChildOutcome, ChildRequest, Completion, NodeError, NodeOutcome};
 use crate::registry::Registry;
@@ -20,7 +22,7 @@ use crate::state::{Phase, RunState};
 use crate::store::{Commit, NewRun, ParentLink, RunRecord, Task, TaskKind};
 
 /// The deepest sub-workflow nesting the engine allows.
-pub const MAX_DEPTH: u32 = 5;
+pub(crate) const MAX_DEPTH: u32 = 5;
 
 /// The changes of one transition.
 #[derive(Debug)]
@@ -93,11 +95,12 @@ impl Tx {
 pub(crate) struct Rules<'a> {
     pub registry: &'a Registry,
     pub defaults: NodeSettingsDefaults,
+    pub services: HostServices,
 }
 
 /// `instanceID:nodeID:attempt`, with `#activation` after the node id for the second and later
 /// activations (loop bodies), so every execution has its own key and a redelivery the same.
-pub fn idempotency_key(run: RunId, node: &str, activation: u32, attempt: u32) -> String {
+pub(crate) fn idempotency_key(run: RunId, node: &str, activation: u32, attempt: u32) -> String {
     if activation <= 1 {
         format!("{run}:{node}:{attempt}")
     } else {
@@ -126,7 +129,7 @@ fn execute_task(
 }
 
 /// The id of the expiry task of a request.
-pub fn expiry_task_id(request_id: &str) -> String {
+pub(crate) fn expiry_task_id(request_id: &str) -> String {
     format!("{request_id}:expire")
 }
 
@@ -390,8 +393,13 @@ fn start_child(
             "sub-workflows may nest at most {limit} deep"
         )));
     }
-    let workflow = compile(request.workflow, rules.registry, rules.defaults)
-        .map_err(|e| NodeError::fatal(format!("the child workflow is not valid: {e}")))?;
+    let workflow = compile(
+        request.workflow,
+        rules.registry,
+        rules.defaults,
+        &rules.services,
+    )
+    .map_err(|e| NodeError::fatal(format!("the child workflow is not valid: {e}")))?;
     let input = inputs::check(
         &workflow.definition().options.input_definitions,
         request.input,
@@ -466,10 +474,9 @@ pub(crate) fn submit(
     data: Value,
 ) -> Result<(), Error> {
     if state.status != RunStatus::Running {
-        return Err(Error::InvalidState(format!(
-            "the run is {}, not running",
-            state.status.as_str()
-        )));
+        return Err(Error::NotRunning {
+            status: state.status,
+        });
     }
     let pending = state
         .request(request_id)
@@ -529,22 +536,15 @@ pub(crate) fn expire(state: &mut RunState, tx: &mut Tx, request_id: &str) {
     schedule(state, tx);
 }
 
-/// Cancels a run that has not finished.
-pub(crate) fn cancel(
-    state: &mut RunState,
-    tx: &mut Tx,
-    reason: Option<String>,
-) -> Result<(), Error> {
+/// Cancels a run that has not finished; a finished one is left as it is.
+pub(crate) fn cancel(state: &mut RunState, tx: &mut Tx, reason: Option<String>) -> CancelOutcome {
     match state.status {
-        RunStatus::Cancelled => Ok(()),
-        status if status.is_terminal() => Err(Error::InvalidState(format!(
-            "the run already finished ({})",
-            status.as_str()
-        ))),
+        RunStatus::Cancelled => CancelOutcome::AlreadyCancelled,
+        status if status.is_terminal() => CancelOutcome::AlreadyFinished { status },
         _ => {
             tx.emit(state, EventKind::RunCancelled { reason });
             finish(state, tx);
-            Ok(())
+            CancelOutcome::Cancelled
         }
     }
 }
@@ -553,9 +553,9 @@ pub(crate) fn cancel(
 pub(crate) fn restart(state: &mut RunState, tx: &mut Tx) -> Result<(), Error> {
     let failed = state.failed_dispatches().to_vec();
     if state.status != RunStatus::Failed || failed.is_empty() {
-        return Err(Error::InvalidState(
-            "only a run failed by a node can be restarted".into(),
-        ));
+        return Err(Error::NotRestartable {
+            status: state.status,
+        });
     }
     tx.emit(state, EventKind::RunRestarted);
     let mut redispatch: Vec<(usize, u32, u32)> = failed;

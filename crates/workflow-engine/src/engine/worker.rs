@@ -261,6 +261,7 @@ async fn execute(
             let rules = Rules {
                 registry: &core.registry,
                 defaults: core.config.node_defaults,
+                services: core.services.available(),
             };
             transition::on_outcome(
                 &rules,

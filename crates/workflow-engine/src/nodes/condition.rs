@@ -48,7 +48,7 @@ impl NodeHandler for Condition {
             .collect();
         handles.extend(["default", "true", "false", "error"].map(String::from));
         handles.push(default_branch(&node.config).to_string());
-        Handles::Fixed(handles)
+        Handles::list(handles)
     }
 
     fn default_handle(&self) -> &str {
@@ -58,6 +58,7 @@ impl NodeHandler for Condition {
     fn validate(&self, node: &NodeDefinition, issues: &mut IssueSink<'_>) {
         let config = &node.config;
         if legacy_expression(config).is_some() {
+            issues.needs_scripts("an `expression` condition");
             return;
         }
         let mut ids = std::collections::HashSet::new();
@@ -86,6 +87,7 @@ impl NodeHandler for Condition {
             {
                 let field = format!("branches[{b}].conditions[{c}]");
                 match condition.get("operator").and_then(Value::as_str) {
+                    Some("expression") => issues.needs_scripts("the `expression` operator"),
                     Some(op) if OPERATORS.contains(&op) => {}
                     _ => issues.field(
                         &field,

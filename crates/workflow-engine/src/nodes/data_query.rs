@@ -49,6 +49,7 @@ impl NodeHandler for DataQuery {
             issues.field("inputValues", "must be an object");
         }
         issues.templates(&node.config, "inputValues");
+        issues.needs_data_queries();
     }
 
     async fn execute(&self, input: NodeInput) -> Result<NodeOutcome, NodeError> {

@@ -11,7 +11,7 @@ use crate::node::{Completion, Handles, NodeError, NodeHandler, NodeInput, NodeOu
 use crate::validate::IssueSink;
 
 /// The longest delay.
-pub const MAX_DELAY: Duration = Duration::from_secs(24 * 3600);
+pub(crate) const MAX_DELAY: Duration = Duration::from_secs(24 * 3600);
 
 #[derive(Debug)]
 pub(super) struct Delay;
@@ -34,11 +34,18 @@ impl NodeHandler for Delay {
             .unwrap_or("fixed")
         {
             "fixed" => {
-                issues.number_in(config, "delayMinutes", 0.0, 1440.0);
-                issues.number_in(config, "delaySeconds", 0.0, 59.0);
-                issues.number_in(config, "delayMs", 0.0, 999.0);
+                // Any combination of the parts, as long as they sum to at most a day
+                // (`{delayMs: 86400000}` is a day, as is `{delayMinutes: 1440}`).
+                let max_ms = MAX_DELAY.as_millis() as f64;
+                issues.number_in(config, "delayMinutes", 0.0, max_ms / 60_000.0);
+                issues.number_in(config, "delaySeconds", 0.0, max_ms / 1_000.0);
+                issues.number_in(config, "delayMs", 0.0, max_ms);
                 if fixed_delay(config) > MAX_DELAY {
-                    issues.node("a delay may not exceed 24 hours");
+                    issues.node(format!(
+                        "the delay adds up to {} ms; a delay may not exceed 24 hours ({} ms)",
+                        fixed_delay(config).as_millis(),
+                        MAX_DELAY.as_millis()
+                    ));
                 }
             }
             "dynamic" => {
@@ -79,14 +86,18 @@ impl NodeHandler for Delay {
                 let until = chrono::DateTime::parse_from_rfc3339(text).map_err(|_| {
                     NodeError::fatal(format!("untilTime must be an RFC 3339 time, got {value}"))
                 })?;
-                (until.with_timezone(&chrono::Utc) - input.services.clock().now())
+                (until.with_timezone(&chrono::Utc) - input.clock().now())
                     .to_std()
                     .unwrap_or_default()
             }
             _ => fixed_delay(config),
         };
         if delay > MAX_DELAY {
-            return Err(NodeError::fatal("a delay may not exceed 24 hours"));
+            return Err(NodeError::fatal(format!(
+                "the {delay_type} delay came to {} ms; a delay may not exceed 24 hours ({} ms)",
+                delay.as_millis(),
+                MAX_DELAY.as_millis()
+            )));
         }
         let completion = Completion::on(
             "output",

@@ -18,7 +18,7 @@ impl NodeHandler for End {
     }
 
     fn handles(&self, _node: &NodeDefinition) -> Handles {
-        Handles::Fixed(Vec::new())
+        Handles::none()
     }
 
     fn default_output_variable(&self) -> Option<&str> {

@@ -35,7 +35,7 @@ impl NodeHandler for Fanout {
     fn handles(&self, node: &NodeDefinition) -> Handles {
         let mut handles = branch_ids(node);
         handles.push("output".into());
-        Handles::Fixed(handles)
+        Handles::list(handles)
     }
 
     fn validate(&self, node: &NodeDefinition, issues: &mut IssueSink<'_>) {

@@ -31,6 +31,7 @@ impl NodeHandler for JavaScript {
 
     fn validate(&self, node: &NodeDefinition, issues: &mut IssueSink<'_>) {
         issues.required_str(&node.config, "code");
+        issues.needs_scripts("a javascript node");
         issues.number_in(&node.config, "timeoutSeconds", 0.001, 3600.0);
         issues.optional_str(&node.config, "outputVariable");
     }

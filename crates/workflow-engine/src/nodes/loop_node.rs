@@ -60,7 +60,7 @@ impl NodeHandler for Loop {
     }
 
     fn handles(&self, _node: &NodeDefinition) -> Handles {
-        Handles::of(&["loop", "completed", "error"])
+        Handles::of(&["loop", "completed", "error"]).with_iteration("loop")
     }
 
     fn default_handle(&self) -> &str {
@@ -69,10 +69,6 @@ impl NodeHandler for Loop {
 
     fn default_output_variable(&self) -> Option<&str> {
         Some("loopResults")
-    }
-
-    fn is_iteration_handle(&self, handle: &str) -> bool {
-        handle == "loop"
     }
 
     fn validate(&self, node: &NodeDefinition, issues: &mut IssueSink<'_>) {

@@ -52,6 +52,7 @@ impl NodeHandler for SubWorkflow {
         }
         issues.number_in(config, "maxDepth", 1.0, f64::from(MAX_DEPTH));
         issues.templates(config, "inputMapping");
+        issues.needs_workflows();
     }
 
     async fn execute(&self, input: NodeInput) -> Result<NodeOutcome, NodeError> {

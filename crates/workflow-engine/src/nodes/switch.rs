@@ -32,7 +32,7 @@ impl NodeHandler for Switch {
             .filter_map(|c| c.get("id").and_then(Value::as_str).map(str::to_string))
             .collect();
         handles.extend(["default", "error"].map(String::from));
-        Handles::Fixed(handles)
+        Handles::list(handles)
     }
 
     fn default_handle(&self) -> &str {

@@ -8,5 +8,6 @@ mod javascript;
 mod properties;
 mod races;
 mod support;
+mod surface;
 mod topology;
 mod validation;

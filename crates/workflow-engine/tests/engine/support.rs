@@ -64,17 +64,17 @@ impl NodeHandler for Probe {
     }
 
     fn handles(&self, _node: &NodeDefinition) -> Handles {
-        Handles::Any
+        Handles::any()
     }
 
     async fn execute(&self, input: NodeInput) -> Result<NodeOutcome, NodeError> {
         let config = input.config().clone();
         self.journal.executions.lock().unwrap().push(Execution {
-            run: input.run_id,
+            run: input.run_id(),
             node: input.node().id.clone(),
-            activation: input.activation,
-            attempt: input.attempt,
-            key: input.idempotency_key.clone(),
+            activation: input.activation(),
+            attempt: input.attempt(),
+            key: input.idempotency_key().to_string(),
             worker: self.worker.clone(),
         });
         if config.get("crashAt").is_some() && self.journal.crash_mode.load(Ordering::SeqCst) {
@@ -84,15 +84,15 @@ impl NodeHandler for Probe {
             tokio::time::sleep(Duration::from_millis(ms)).await;
         }
         if config.get("hang").is_some() {
-            input.cancelled.cancelled().await;
+            input.cancelled().await;
             return Err(NodeError::fatal("cancelled"));
         }
         if let Some(times) = config.get("failTimes").and_then(Value::as_u64)
-            && u64::from(input.attempt) <= times
+            && u64::from(input.attempt()) <= times
         {
             return Err(NodeError::retryable(format!(
                 "attempt {} failed",
-                input.attempt
+                input.attempt()
             )));
         }
         if config.get("fatal").and_then(Value::as_bool) == Some(true) {
@@ -100,7 +100,7 @@ impl NodeHandler for Probe {
         }
         let output = match config.get("output") {
             Some(template) => input.resolve(template)?,
-            None => json!({"node": input.node().id, "item": input.context.get("item")}),
+            None => json!({"node": input.node().id, "item": input.context().get("item")}),
         };
         let handles = match config.get("handles").and_then(Value::as_array) {
             Some(list) => list
@@ -110,11 +110,9 @@ impl NodeHandler for Probe {
                 .collect(),
             None => vec!["output".to_string()],
         };
-        Ok(NodeOutcome::Complete(Completion {
-            output,
-            handles,
-            ..Completion::default()
-        }))
+        Ok(NodeOutcome::Complete(Completion::on_handles(
+            handles, output,
+        )))
     }
 }
 

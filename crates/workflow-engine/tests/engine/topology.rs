@@ -99,7 +99,7 @@ async fn a_fan_out_of_100_fans_in_to_one_join() {
     let log = h.engine.events(NS, run).await.unwrap();
     let gathers = log
         .iter()
-        .filter(|e| matches!(&e.kind, EventKind::NodeCompleted { node, .. } if node == "gather"))
+        .filter(|e| e.name() == "NODE_COMPLETED" && e.node() == Some("gather"))
         .count();
     assert_eq!(gathers, 1);
 }
@@ -556,7 +556,9 @@ async fn a_data_collection_suspends_until_the_host_submits() {
         h.engine
             .submit(NS, run, &request_id, json!({"age": 1}))
             .await,
-        Err(Error::InvalidState(_))
+        Err(Error::NotRunning {
+            status: RunStatus::Completed
+        })
     ));
     h.clock.advance(Duration::from_secs(3600 * 2));
     h.engine.idle().await;
@@ -714,10 +716,13 @@ async fn cancelling_a_run_stops_its_in_flight_node_and_starts_nothing_new() {
         h.engine.cancel("tenant-b", run, None).await,
         Err(Error::RunNotFound)
     ));
-    h.engine
-        .cancel(NS, run, Some("operator".into()))
-        .await
-        .unwrap();
+    assert_eq!(
+        h.engine
+            .cancel(NS, run, Some("operator".into()))
+            .await
+            .unwrap(),
+        CancelOutcome::Cancelled
+    );
     let done = h.finish(run).await;
     assert_eq!(done.status, RunStatus::Cancelled);
     assert_eq!(done.error.as_deref(), Some("operator"));
@@ -728,10 +733,15 @@ async fn cancelling_a_run_stops_its_in_flight_node_and_starts_nothing_new() {
     h.engine.idle().await;
     assert_eq!(h.journal.count(run, "never"), 0);
     assert_eq!(h.store.task_count(), 0, "no queued work is left behind");
-    h.engine.cancel(NS, run, None).await.unwrap();
+    assert_eq!(
+        h.engine.cancel(NS, run, None).await.unwrap(),
+        CancelOutcome::AlreadyCancelled
+    );
     assert!(matches!(
         h.engine.restart(NS, run).await,
-        Err(Error::InvalidState(_))
+        Err(Error::NotRestartable {
+            status: RunStatus::Cancelled
+        })
     ));
 }
 
@@ -774,8 +784,17 @@ async fn a_failed_run_restarts_from_the_failed_node_keeping_its_context() {
     );
     assert!(matches!(
         h.engine.restart(NS, run).await,
-        Err(Error::InvalidState(_))
+        Err(Error::NotRestartable {
+            status: RunStatus::Completed
+        })
     ));
+    assert_eq!(
+        h.engine.cancel(NS, run, None).await.unwrap(),
+        CancelOutcome::AlreadyFinished {
+            status: RunStatus::Completed
+        },
+        "a cancel racing the completion is told the run finished first"
+    );
 }
 
 #[tokio::test]
@@ -791,7 +810,7 @@ async fn the_event_log_has_a_gapless_sequence_and_folds_to_the_live_context() {
         unreachable!()
     };
     let log = h.engine.events(NS, run).await.unwrap();
-    assert!(log.iter().enumerate().all(|(i, e)| e.seq == i as u64 + 1));
+    assert!(log.iter().enumerate().all(|(i, e)| e.seq() == i as u64 + 1));
     assert_eq!(h.engine.snapshot(NS, run).await.unwrap().context, context);
     assert!(matches!(
         h.engine.snapshot("tenant-b", run).await,

@@ -6,8 +6,8 @@ use workflow_engine::*;
 use crate::support::*;
 
 fn issues(h: &Harness, workflow: Value) -> Vec<ValidationIssue> {
-    match h.engine.compile(parse(workflow)) {
-        Err(Error::Invalid(issues)) => issues,
+    match h.engine.validate(&parse(workflow)) {
+        Err(Error::InvalidDefinition(issues)) => issues,
         other => panic!("expected a validation error, got {other:?}"),
     }
 }
@@ -168,13 +168,15 @@ async fn the_original_field_names_load() {
     assert_eq!(h.journal.of(run).len(), 2);
 }
 
+/// `b` suspends (a form nobody answers), so only joins that wait for any one edge run.
 #[tokio::test]
 async fn join_modes_come_from_join_mode_require_all_or_the_node_type() {
     let h = Harness::new();
     let workflow = json!({
         "nodes": [
             {"id": "start", "type": "start"},
-            {"id": "a", "type": "probe"}, {"id": "b", "type": "probe"},
+            {"id": "a", "type": "probe"},
+            {"id": "b", "type": "dataCollection", "config": {"title": "never answered"}},
             {"id": "gather-any", "type": "join", "config": {"requireAll": false}},
             {"id": "gather-all", "type": "join"},
             {"id": "explicit", "type": "probe", "joinMode": "any"}
@@ -186,9 +188,12 @@ async fn join_modes_come_from_join_mode_require_all_or_the_node_type() {
             {"source": "a", "target": "explicit"}, {"source": "b", "target": "explicit"}
         ]
     });
-    let compiled = h.engine.compile(parse(workflow)).unwrap();
-    let mode = |id: &str| compiled.settings(compiled.index_of(id).unwrap()).join;
-    assert_eq!(mode("gather-any"), JoinMode::Any);
-    assert_eq!(mode("gather-all"), JoinMode::All);
-    assert_eq!(mode("explicit"), JoinMode::Any);
+    let run = h.start(workflow, json!({})).await;
+    h.engine.idle().await;
+    let snapshot = h.engine.snapshot(NS, run).await.unwrap();
+    let status = |id: &str| snapshot.node(id).unwrap().status;
+    assert_eq!(status("b"), NodeStatus::Suspended);
+    assert_eq!(status("gather-any"), NodeStatus::Completed);
+    assert_eq!(status("gather-all"), NodeStatus::NotReached);
+    assert_eq!(status("explicit"), NodeStatus::Completed);
 }
