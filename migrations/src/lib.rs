@@ -19,6 +19,7 @@ mod m20261123_000001_identity_tenancy_rbac_audit;
 mod m20261123_000002_folders;
 mod m20261203_000003_change_bus;
 mod m20261204_000004_datasources;
+mod m20261207_000005_engine_store;
 
 /// Every migration, in order.
 #[derive(Debug)]
@@ -32,6 +33,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261123_000002_folders::Migration),
             Box::new(m20261203_000003_change_bus::Migration),
             Box::new(m20261204_000004_datasources::Migration),
+            Box::new(m20261207_000005_engine_store::Migration),
         ]
     }
 }

@@ -35,11 +35,12 @@ async fn concurrent_migrations_all_succeed_and_apply_once(backend: Backend) {
     for result in results {
         result.unwrap();
     }
-    // 16 platform tables (12 in the first migration, folders in the second, the change bus's
-    // overflow in the third, datasources and data queries in the fourth) plus seaql_migrations.
-    assert_eq!(table_count(&config, backend).await, 17);
+    // 19 platform tables (12 in the first migration, folders in the second, the change bus's
+    // overflow in the third, datasources and data queries in the fourth, the engine's runs,
+    // events and tasks in the fifth) plus seaql_migrations.
+    assert_eq!(table_count(&config, backend).await, 20);
     migrate(&config).await.unwrap();
-    assert_eq!(table_count(&config, backend).await, 17);
+    assert_eq!(table_count(&config, backend).await, 20);
     ping(&connect(&config).await.unwrap()).await.unwrap();
 }
 db_test!(concurrent_migrations_all_succeed_and_apply_once);

@@ -111,7 +111,8 @@
 //!   published events ([`EventSink`], [`EngineEvent`], [`EngineEventKind`]).
 //! - **Storage backends**: [`Store`] = [`RunStore`] + [`WorkQueue`], with [`Commit`],
 //!   [`NewRun`], [`RunRecord`], [`ParentLink`], [`Task`], [`TaskKind`], [`Claimed`], [`Event`],
-//!   [`FinishedRuns`], [`RunId`], [`RunStatus`], [`Timestamp`]; [`MemoryStore`] implements it.
+//!   [`FinishedRuns`], [`FinishedRun`], [`RunId`], [`RunStatus`], [`Timestamp`];
+//!   [`MemoryStore`] implements it.
 
 #![warn(missing_docs)]
 
@@ -162,7 +163,7 @@ pub use run::{RunId, RunStatus, Timestamp};
 #[cfg(feature = "sandbox")]
 pub use sandbox_scripts::SandboxScripts;
 pub use store::{
-    Claimed, Commit, FinishedRuns, NewRun, ParentLink, RunRecord, RunStore, Store, Task, TaskKind,
-    WorkQueue,
+    Claimed, Commit, FinishedRun, FinishedRuns, NewRun, ParentLink, RunRecord, RunStore, Store,
+    Task, TaskKind, WorkQueue,
 };
 pub use validate::{IssueSink, ValidationIssue};

@@ -13,14 +13,16 @@ use crate::clock::after;
 use crate::error::Error;
 use crate::event::Event;
 use crate::run::{RunId, RunStatus, Timestamp};
-use crate::store::{Claimed, Commit, FinishedRuns, NewRun, RunRecord, RunStore, Task, WorkQueue};
+use crate::store::{
+    Claimed, Commit, FinishedRun, FinishedRuns, NewRun, RunRecord, RunStore, Task, WorkQueue,
+};
 
 /// A complete store in memory.
 #[derive(Debug)]
 pub struct MemoryStore {
     inner: Mutex<Inner>,
     /// Runs that reached a terminal status ([`RunStore::finished_runs`]).
-    finished: broadcast::Sender<RunId>,
+    finished: broadcast::Sender<FinishedRun>,
 }
 
 impl Default for MemoryStore {
@@ -219,7 +221,7 @@ impl RunStore for MemoryStore {
         drop(inner);
         if commit.status.is_terminal() {
             // Nobody listening is not an error.
-            let _ = self.finished.send(commit.run);
+            let _ = self.finished.send(FinishedRun::Finished(commit.run));
         }
         Ok(())
     }

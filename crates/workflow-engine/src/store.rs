@@ -188,37 +188,38 @@ pub trait RunStore: Send + Sync + std::fmt::Debug {
 }
 
 /// A subscription to the runs a store announces as finished ([`RunStore::finished_runs`]). A
-/// store keeps a [`broadcast::Sender`] of run ids, sends each run that reaches a terminal
-/// status (after its commit is durable), and hands out its receivers wrapped in this.
+/// store keeps a [`broadcast::Sender`] of [`FinishedRun`]s, sends each run that reaches a
+/// terminal status once its commit is durable (and `Missed` when its own notifications may have
+/// lost some), and hands out its receivers wrapped in this.
 #[derive(Debug)]
 pub struct FinishedRuns {
-    receiver: broadcast::Receiver<RunId>,
+    receiver: broadcast::Receiver<FinishedRun>,
 }
 
-/// One thing a [`FinishedRuns`] subscription heard.
+/// What a store announces to [`FinishedRuns`] subscribers.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum FinishedRun {
-    /// This run finished.
+#[non_exhaustive]
+pub enum FinishedRun {
+    /// This run reached a terminal status.
     Finished(RunId),
-    /// Announcements were lost (the subscriber fell behind, or the store reconnected): any run
-    /// may have finished.
+    /// Announcements may have been lost (the store's notifications reconnected): any run may
+    /// have finished, and waiters re-read.
     Missed,
-    /// The store stopped announcing.
-    Closed,
 }
 
 impl FinishedRuns {
-    /// Wraps a receiver of finished run ids.
-    pub fn new(receiver: broadcast::Receiver<RunId>) -> Self {
+    /// Wraps a receiver of announcements.
+    pub fn new(receiver: broadcast::Receiver<FinishedRun>) -> Self {
         FinishedRuns { receiver }
     }
 
-    /// The next announcement.
-    pub(crate) async fn next(&mut self) -> FinishedRun {
+    /// The next announcement; `None` once the store stopped announcing. A subscriber that fell
+    /// behind hears `Missed`.
+    pub(crate) async fn next(&mut self) -> Option<FinishedRun> {
         match self.receiver.recv().await {
-            Ok(run) => FinishedRun::Finished(run),
-            Err(broadcast::error::RecvError::Lagged(_)) => FinishedRun::Missed,
-            Err(broadcast::error::RecvError::Closed) => FinishedRun::Closed,
+            Ok(announcement) => Some(announcement),
+            Err(broadcast::error::RecvError::Lagged(_)) => Some(FinishedRun::Missed),
+            Err(broadcast::error::RecvError::Closed) => None,
         }
     }
 }

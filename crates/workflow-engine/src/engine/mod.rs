@@ -432,11 +432,11 @@ async fn next_announcement(
 ) -> FinishedRun {
     match announced {
         Some(runs) => match runs.next().await {
-            FinishedRun::Closed => {
+            Some(heard) => heard,
+            None => {
                 *announced = None;
                 FinishedRun::Missed
             }
-            heard => heard,
         },
         None => {
             tokio::time::sleep(poll).await;

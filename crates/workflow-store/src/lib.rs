@@ -1,0 +1,35 @@
+//! # workflow-store
+//!
+//! The workflow engine's durable [`Store`](workflow_engine::Store) on the platform database:
+//! SQLite (the embedded default, one process) and PostgreSQL (several processes), with the
+//! same migrations (`engine_runs`, `engine_events`, `engine_tasks`) and the same contract as
+//! the engine's in-memory store, kept across crashes:
+//!
+//! - **One transaction per commit.** The first statement is the compare-and-swap on the run's
+//!   version (`UPDATE … WHERE id = ? AND version = ?`); zero rows changed is
+//!   [`Conflict`](workflow_engine::Error::Conflict) and nothing is written. Then the events
+//!   (primary key `(run_id, seq)`: a gap or a duplicate cannot be written), the acknowledged
+//!   and dropped tasks, the new tasks and the child runs.
+//! - **Claims** lease up to `max` claimable tasks in one statement, taking namespaces in turn
+//!   (each namespace's first task, then each one's second, …). PostgreSQL locks the rows it
+//!   takes with `FOR UPDATE SKIP LOCKED`, so processes claiming at once never take the same
+//!   task; SQLite needs no row locks (one writer at a time, one process), and runs the same
+//!   ranking in an `UPDATE … RETURNING`.
+//! - **Leases.** A task's `claimable_at` is its due time while unleased and its lease end while
+//!   leased: a task whose owner died becomes claimable when the lease lapses, by any process.
+//! - **Announcements.** A commit that ends a run publishes the run id on the change bus
+//!   (`workflow-engine.finished`), which reaches every process (PostgreSQL `LISTEN/NOTIFY`) or
+//!   this one (SQLite); [`RunStore::finished_runs`](workflow_engine::RunStore::finished_runs)
+//!   hands them to `Engine::wait`, so nothing polls for a run to end.
+//!
+//! Times are kept as microseconds since the Unix epoch (`BIGINT`), exact and ordered alike on
+//! both databases.
+
+mod announce;
+mod error;
+mod rows;
+mod sql;
+mod store;
+
+pub use error::Error;
+pub use store::SqlStore;

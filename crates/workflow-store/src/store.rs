@@ -1,0 +1,352 @@
+//! [`SqlStore`]: the engine's `RunStore` and `WorkQueue` on the platform database.
+
+use std::time::Duration;
+
+use async_trait::async_trait;
+use change_bus::ChangeBus;
+use sea_orm::{
+    ConnectionTrait, DatabaseConnection, DatabaseTransaction, DbBackend, TransactionTrait, Value,
+};
+use workflow_engine::{
+    Claimed, Commit, Error, Event, FinishedRuns, NewRun, RunId, RunRecord, RunStatus, RunStore,
+    Task, Timestamp, WorkQueue,
+};
+
+use crate::announce::Announcer;
+use crate::error::engine_error;
+use crate::rows::{self, micros, status_text};
+use crate::sql::{self, RUN_COLUMNS, TASK_COLUMNS, TASK_UPSERT, value_list, value_rows};
+
+/// The engine's store on a platform database (see the crate documentation).
+#[derive(Debug)]
+pub struct SqlStore {
+    db: DatabaseConnection,
+    backend: DbBackend,
+    announcer: Announcer,
+}
+
+impl SqlStore {
+    /// A store on `db` (migrated), announcing finished runs on `bus`. Call inside a Tokio
+    /// runtime: it subscribes to the bus at once.
+    pub fn new(db: DatabaseConnection, bus: ChangeBus) -> Result<Self, crate::Error> {
+        let backend = db.get_database_backend();
+        let announcer = Announcer::start(bus).map_err(|e| crate::Error::Unreadable {
+            table: "change bus",
+            problem: e.to_string(),
+        })?;
+        Ok(SqlStore {
+            db,
+            backend,
+            announcer,
+        })
+    }
+
+    fn statement(&self, sql: &str, values: Vec<Value>) -> sea_orm::Statement {
+        sql::statement(self.backend, sql, values)
+    }
+
+    async fn insert_run(&self, txn: &DatabaseTransaction, run: &NewRun) -> Result<(), Error> {
+        let record = &run.record;
+        let workflow = serde_json::to_value(&record.workflow).map_err(Error::store)?;
+        let parent = record.parent.as_ref();
+        txn.execute_raw(self.statement(
+            &format!(
+                "INSERT INTO engine_runs ({RUN_COLUMNS}) VALUES {}",
+                value_rows(1, 11, 1)
+            ),
+            vec![
+                record.id.0.into(),
+                record.namespace.clone().into(),
+                workflow.into(),
+                parent.map(|p| p.run.0).into(),
+                parent.map(|p| p.node.clone()).into(),
+                parent.map(|p| i64::from(p.activation)).into(),
+                i64::from(record.depth).into(),
+                status_text(record.status).into(),
+                version(record.version)?.into(),
+                micros(record.created_at).into(),
+                micros(record.updated_at).into(),
+            ],
+        ))
+        .await
+        .map_err(engine_error)?;
+        self.insert_events(txn, record.id, &run.events).await?;
+        self.enqueue(txn, &run.tasks).await
+    }
+
+    async fn insert_events(
+        &self,
+        txn: &DatabaseTransaction,
+        run: RunId,
+        events: &[Event],
+    ) -> Result<(), Error> {
+        if events.is_empty() {
+            return Ok(());
+        }
+        let mut values = Vec::with_capacity(events.len() * 4);
+        for event in events {
+            values.push(run.0.into());
+            values.push(version(event.seq())?.into());
+            values.push(micros(event.at()).into());
+            values.push(serde_json::to_value(event).map_err(Error::store)?.into());
+        }
+        txn.execute_raw(self.statement(
+            &format!(
+                "INSERT INTO engine_events (run_id, seq, at, body) VALUES {}",
+                value_rows(events.len(), 4, 1)
+            ),
+            values,
+        ))
+        .await
+        .map_err(engine_error)?;
+        Ok(())
+    }
+
+    async fn enqueue(&self, txn: &DatabaseTransaction, tasks: &[Task]) -> Result<(), Error> {
+        if tasks.is_empty() {
+            return Ok(());
+        }
+        let mut values = Vec::with_capacity(tasks.len() * 8);
+        for task in tasks {
+            let due = micros(task.due);
+            values.push(task.id.clone().into());
+            values.push(task.run.0.into());
+            values.push(task.namespace.clone().into());
+            values.push(due.into());
+            values.push(
+                serde_json::to_value(&task.kind)
+                    .map_err(Error::store)?
+                    .into(),
+            );
+            values.push(Option::<String>::None.into());
+            values.push(due.into());
+            values.push(0i32.into());
+        }
+        txn.execute_raw(self.statement(
+            &format!(
+                "INSERT INTO engine_tasks ({TASK_COLUMNS}) VALUES {}{TASK_UPSERT}",
+                value_rows(tasks.len(), 8, 1)
+            ),
+            values,
+        ))
+        .await
+        .map_err(engine_error)?;
+        Ok(())
+    }
+
+    async fn apply(&self, txn: &DatabaseTransaction, commit: &Commit) -> Result<(), Error> {
+        // The compare-and-swap comes first: it takes the run's row lock (PostgreSQL) or the
+        // write lock (SQLite) before anything else is read or written.
+        let (new_version, updated_at) = match commit.events.last() {
+            Some(last) => (last.seq(), Some(micros(last.at()))),
+            None => (commit.expected_version, None),
+        };
+        let swapped = txn
+            .execute_raw(self.statement(
+                "UPDATE engine_runs SET version = $1, status = $2, \
+                 updated_at = COALESCE($3, updated_at) WHERE id = $4 AND version = $5",
+                vec![
+                    version(new_version)?.into(),
+                    status_text(commit.status).into(),
+                    updated_at.into(),
+                    commit.run.0.into(),
+                    version(commit.expected_version)?.into(),
+                ],
+            ))
+            .await
+            .map_err(engine_error)?;
+        if swapped.rows_affected() == 0 {
+            let exists = txn
+                .query_one_raw(self.statement(
+                    "SELECT 1 AS one FROM engine_runs WHERE id = $1",
+                    vec![commit.run.0.into()],
+                ))
+                .await
+                .map_err(engine_error)?;
+            return Err(match exists {
+                Some(_) => Error::Conflict,
+                None => Error::RunNotFound,
+            });
+        }
+        self.insert_events(txn, commit.run, &commit.events).await?;
+        if !commit.ack.is_empty() {
+            txn.execute_raw(self.statement(
+                &format!(
+                    "DELETE FROM engine_tasks WHERE id IN ({})",
+                    value_list(commit.ack.len(), 1)
+                ),
+                commit.ack.iter().map(|id| id.clone().into()).collect(),
+            ))
+            .await
+            .map_err(engine_error)?;
+        }
+        if commit.drop_run_tasks {
+            txn.execute_raw(self.statement(
+                "DELETE FROM engine_tasks WHERE run_id = $1",
+                vec![commit.run.0.into()],
+            ))
+            .await
+            .map_err(engine_error)?;
+        }
+        self.enqueue(txn, &commit.enqueue).await?;
+        for run in &commit.new_runs {
+            self.insert_run(txn, run).await?;
+        }
+        Ok(())
+    }
+}
+
+/// A version or sequence number as a `BIGINT`.
+fn version(value: u64) -> Result<i64, Error> {
+    i64::try_from(value).map_err(|_| Error::store("a version beyond i64"))
+}
+
+#[async_trait]
+impl RunStore for SqlStore {
+    async fn create(&self, run: NewRun) -> Result<(), Error> {
+        let txn = self.db.begin().await.map_err(engine_error)?;
+        self.insert_run(&txn, &run).await?;
+        txn.commit().await.map_err(engine_error)
+    }
+
+    async fn commit(&self, commit: Commit) -> Result<(), Error> {
+        let txn = self.db.begin().await.map_err(engine_error)?;
+        self.apply(&txn, &commit).await?;
+        txn.commit().await.map_err(engine_error)?;
+        if commit.status.is_terminal() {
+            self.announcer.finished(commit.run).await;
+        }
+        Ok(())
+    }
+
+    async fn record(&self, run: RunId) -> Result<Option<RunRecord>, Error> {
+        let row = self
+            .db
+            .query_one_raw(self.statement(
+                &format!("SELECT {RUN_COLUMNS} FROM engine_runs WHERE id = $1"),
+                vec![run.0.into()],
+            ))
+            .await
+            .map_err(engine_error)?;
+        Ok(row.as_ref().map(rows::run_record).transpose()?)
+    }
+
+    async fn events(&self, run: RunId, after: u64) -> Result<Vec<Event>, Error> {
+        let found = self
+            .db
+            .query_all_raw(self.statement(
+                "SELECT body FROM engine_events WHERE run_id = $1 AND seq > $2 ORDER BY seq",
+                vec![run.0.into(), version(after)?.into()],
+            ))
+            .await
+            .map_err(engine_error)?;
+        Ok(found
+            .iter()
+            .map(rows::event)
+            .collect::<Result<Vec<_>, _>>()?)
+    }
+
+    async fn runs(
+        &self,
+        namespace: Option<&str>,
+        status: Option<RunStatus>,
+    ) -> Result<Vec<RunRecord>, Error> {
+        let found = self
+            .db
+            .query_all_raw(self.statement(
+                &format!(
+                    "SELECT {RUN_COLUMNS} FROM engine_runs \
+                     WHERE ($1 IS NULL OR namespace = $1) AND ($2 IS NULL OR status = $2) \
+                     ORDER BY created_at DESC, id DESC"
+                ),
+                vec![
+                    namespace.map(str::to_string).into(),
+                    status.map(|s| status_text(s).to_string()).into(),
+                ],
+            ))
+            .await
+            .map_err(engine_error)?;
+        Ok(found
+            .iter()
+            .map(rows::run_record)
+            .collect::<Result<Vec<_>, _>>()?)
+    }
+
+    fn finished_runs(&self) -> Option<FinishedRuns> {
+        Some(self.announcer.subscribe())
+    }
+}
+
+#[async_trait]
+impl WorkQueue for SqlStore {
+    async fn claim(
+        &self,
+        worker: &str,
+        now: Timestamp,
+        lease: Duration,
+        max: usize,
+    ) -> Result<Vec<Claimed>, Error> {
+        if max == 0 {
+            return Ok(Vec::new());
+        }
+        let lease_until = workflow_engine_after(now, lease);
+        let claimed = self
+            .db
+            .query_all_raw(self.statement(
+                &sql::claim(self.backend),
+                vec![
+                    micros(now).into(),
+                    i64::try_from(max).unwrap_or(i64::MAX).into(),
+                    worker.to_string().into(),
+                    micros(lease_until).into(),
+                ],
+            ))
+            .await
+            .map_err(engine_error)?;
+        Ok(claimed
+            .iter()
+            .map(|row| rows::claimed(row, lease_until))
+            .collect::<Result<Vec<_>, _>>()?)
+    }
+
+    async fn renew(&self, task: &str, worker: &str, until: Timestamp) -> Result<bool, Error> {
+        let renewed = self
+            .db
+            .execute_raw(self.statement(
+                "UPDATE engine_tasks SET claimable_at = $1 WHERE id = $2 AND lease_owner = $3",
+                vec![
+                    micros(until).into(),
+                    task.to_string().into(),
+                    worker.to_string().into(),
+                ],
+            ))
+            .await
+            .map_err(engine_error)?;
+        Ok(renewed.rows_affected() > 0)
+    }
+
+    async fn next_due(&self) -> Result<Option<Timestamp>, Error> {
+        let row = self
+            .db
+            .query_one_raw(
+                self.statement("SELECT MIN(claimable_at) AS next FROM engine_tasks", vec![]),
+            )
+            .await
+            .map_err(engine_error)?;
+        let next: Option<i64> = match row {
+            Some(row) => row
+                .try_get("", "next")
+                .map_err(|e| crate::Error::unreadable("engine_tasks", e))?,
+            None => None,
+        };
+        Ok(next.map(|at| rows::time("engine_tasks", at)).transpose()?)
+    }
+}
+
+/// `now + lease`, saturating.
+fn workflow_engine_after(now: Timestamp, lease: Duration) -> Timestamp {
+    chrono::Duration::from_std(lease)
+        .ok()
+        .and_then(|lease| now.checked_add_signed(lease))
+        .unwrap_or(now)
+}
