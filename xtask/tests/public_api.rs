@@ -353,16 +353,21 @@ fn render_item(item: &Item, modules: &BTreeMap<String, Vec<Item>>, cfg: &str, ou
     }
 }
 
+/// The name an item is declared with.
+fn item_name(item: &Item) -> String {
+    match item {
+        Item::Struct(s) => s.ident.to_string(),
+        Item::Enum(e) => e.ident.to_string(),
+        Item::Trait(t) => t.ident.to_string(),
+        Item::Type(t) => t.ident.to_string(),
+        Item::Fn(f) => f.sig.ident.to_string(),
+        Item::Const(c) => c.ident.to_string(),
+        _ => String::new(),
+    }
+}
+
 fn item_named<'a>(items: &'a [Item], name: &str) -> Option<&'a Item> {
-    items.iter().find(|item| match item {
-        Item::Struct(s) => s.ident == name,
-        Item::Enum(e) => e.ident == name,
-        Item::Trait(t) => t.ident == name,
-        Item::Type(t) => t.ident == name,
-        Item::Fn(f) => f.sig.ident == name,
-        Item::Const(c) => c.ident == name,
-        _ => false,
-    })
+    items.iter().find(|item| item_name(item) == name)
 }
 
 /// `path` (as written in a `use` inside `module`) as a module path from the crate root.
@@ -404,17 +409,20 @@ fn public_api() -> String {
     let src = workspace_root().join(CRATE_DIR).join("src");
     let modules = items_by_module(&src);
     let root = &modules[""];
-    let public_mods: Vec<String> = root
+    // The one public module allowed is a feature-gated kit (the store conformance scenarios),
+    // which embedders only name in their tests.
+    let (kits, public_mods): (Vec<&syn::ItemMod>, Vec<&syn::ItemMod>) = root
         .iter()
         .filter_map(|item| match item {
-            Item::Mod(m) if !matches!(m.vis, Visibility::Inherited) => Some(m.ident.to_string()),
+            Item::Mod(m) if !matches!(m.vis, Visibility::Inherited) => Some(m),
             _ => None,
         })
-        .collect();
+        .partition(|m| markers(&m.attrs).contains("feature"));
+    let names: Vec<String> = public_mods.iter().map(|m| m.ident.to_string()).collect();
     assert!(
-        public_mods.is_empty(),
+        names.is_empty(),
         "every type has one path, at the root: make these modules private and re-export what \
-         embedders need: {public_mods:?}"
+         embedders need: {names:?}"
     );
     let mut exported = exports(root);
     exported.sort_by(|a, b| a.1.cmp(&b.1));
@@ -426,6 +434,30 @@ fn public_api() -> String {
         let item = resolve(&modules, &join_module("", &module), &name);
         out.push('\n');
         render_item(item, &modules, &cfg, &mut out);
+    }
+    for kit in kits {
+        let cfg = markers(&kit.attrs);
+        writeln!(out, "\n{cfg}pub mod {}", kit.ident).unwrap();
+        let mut items: Vec<&Item> = modules[&kit.ident.to_string()]
+            .iter()
+            .filter(|item| match item {
+                Item::Struct(i) => is_pub(&i.vis),
+                Item::Enum(i) => is_pub(&i.vis),
+                Item::Fn(i) => is_pub(&i.vis),
+                Item::Trait(i) => is_pub(&i.vis),
+                Item::Type(i) => is_pub(&i.vis),
+                Item::Const(i) => is_pub(&i.vis),
+                _ => false,
+            })
+            .collect();
+        items.sort_by_key(|item| item_name(item));
+        for item in items {
+            let mut block = String::new();
+            render_item(item, &modules, "", &mut block);
+            for line in block.lines() {
+                writeln!(out, "  {line}").unwrap();
+            }
+        }
     }
     out
 }

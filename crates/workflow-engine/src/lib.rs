@@ -117,6 +117,8 @@
 #![warn(missing_docs)]
 
 mod clock;
+#[cfg(feature = "conformance")]
+pub mod conformance;
 mod context;
 mod engine;
 mod error;
