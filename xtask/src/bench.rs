@@ -21,9 +21,10 @@ pub fn run(raw: &[String]) -> Result<()> {
         Some("sandbox") => sandbox(),
         Some("api") => crate::bench_api::run(&raw[1..]),
         Some("queries") => crate::bench_queries::run(&raw[1..]),
+        Some("engine") if raw.get(1).map(String::as_str) == Some("--persisted") => persisted(),
         Some("engine") => engine(),
         _ => bail!(
-            "usage: cargo xtask bench sandbox | cargo xtask bench api [--sqlite|--postgres] | cargo xtask bench engine | cargo xtask bench queries"
+            "usage: cargo xtask bench sandbox | cargo xtask bench api [--sqlite|--postgres] | cargo xtask bench engine [--persisted] | cargo xtask bench queries"
         ),
     }
 }
@@ -132,6 +133,36 @@ fn engine() -> Result<()> {
         );
     }
     Ok(())
+}
+
+/// The engine on the SQL store against the raw floor of the same database, same run
+/// (`crates/workflow-store/benches/persisted.rs`): SQLite in a scratch file, and PostgreSQL in a
+/// scratch database when 127.0.0.1:5432 answers.
+fn persisted() -> Result<()> {
+    let scratch = tempfile::tempdir()?;
+    let sqlite = scratch.path().join("bench.db").display().to_string();
+    let mut args = vec!["--sqlite".to_string(), sqlite];
+    if crate::postgres::local_server_answers() {
+        // Named like test databases, so `cargo xtask test` cleans it up too.
+        const DATABASE: &str = "jet_test_bench_engine";
+        crate::postgres::recreate_database(crate::postgres::LOCAL_URL, DATABASE)?;
+        args.push("--postgres".into());
+        args.push(format!("postgres://postgres@127.0.0.1:5432/{DATABASE}"));
+    } else {
+        println!("PostgreSQL does not answer on 127.0.0.1:5432: SQLite only");
+    }
+    run::cargo(
+        &[
+            "bench",
+            "--package",
+            "workflow-store",
+            "--bench",
+            "persisted",
+            "--",
+        ],
+        &args,
+        &[],
+    )
 }
 
 fn criterion_median_ms(root: &Path, case: &str) -> Result<f64> {

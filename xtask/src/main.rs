@@ -11,6 +11,7 @@
 //! cargo xtask tidy                        fmt check, clippy -D warnings, architecture tests
 //! cargo xtask bench sandbox               sandbox cold run vs. isolated-vm, same run
 //! cargo xtask bench engine                workflow engine overhead per node, vs. spawn-per-node
+//! cargo xtask bench engine --persisted    the engine on the SQL store vs. the raw writes, both stores
 //! cargo xtask bench api [--sqlite|--postgres]  authorized reads vs. /health, pinned, both stores
 //! cargo xtask bench queries               POST …/run vs. the same SQL through sqlx, PostgreSQL
 //! ```
@@ -108,6 +109,7 @@ fn print_usage() {
          tidy                          fmt check, clippy -D warnings, architecture tests\n\
          bench sandbox                 sandbox cold run vs. the original's isolated-vm, same run\n\
          bench engine                  workflow engine overhead per node (no-op nodes, in memory)\n\
+         bench engine --persisted      the engine on the SQL store vs. the same writes issued directly, SQLite and PostgreSQL\n\
          bench api [--sqlite|--postgres]  authorized reads vs. /health, pinned, same run (both stores by default)\n\
          bench queries                 POST .../run vs. the same SQL through sqlx, same PostgreSQL, same run"
     );

@@ -41,6 +41,29 @@ impl SqlStore {
         })
     }
 
+    /// Deletes up to `limit` runs that finished before `before`, with their events and tasks;
+    /// the number deleted (call again while it is `limit`). A child run goes with the run that
+    /// started it: it is deleted only once its parent is gone, so a parent never looks for a
+    /// child that was purged first.
+    pub async fn purge_finished(&self, before: Timestamp, limit: u64) -> Result<u64, Error> {
+        let purged = self
+            .db
+            .execute_raw(self.statement(
+                "DELETE FROM engine_runs WHERE id IN (SELECT id FROM engine_runs r \
+                 WHERE r.status IN ('COMPLETED', 'FAILED', 'CANCELLED') AND r.updated_at < $1 \
+                 AND (r.parent_run IS NULL \
+                      OR NOT EXISTS (SELECT 1 FROM engine_runs p WHERE p.id = r.parent_run)) \
+                 ORDER BY r.updated_at LIMIT $2)",
+                vec![
+                    micros(before).into(),
+                    i64::try_from(limit).unwrap_or(i64::MAX).into(),
+                ],
+            ))
+            .await
+            .map_err(engine_error)?;
+        Ok(purged.rows_affected())
+    }
+
     fn statement(&self, sql: &str, values: Vec<Value>) -> sea_orm::Statement {
         sql::statement(self.backend, sql, values)
     }

@@ -342,3 +342,58 @@ async fn events_keep_their_sequence_and_finished_runs_are_announced(backend: Bac
     );
 }
 db_test!(events_keep_their_sequence_and_finished_runs_are_announced);
+
+async fn finished_runs_are_purged_after_their_parents_and_never_while_running(backend: Backend) {
+    let Some(stores) = stores(backend).await else {
+        return;
+    };
+    let store = stores.store.clone();
+    // An old finished parent with a finished child, an old running run, a recent finished run.
+    let parent = new_run("t-a", |_| Vec::new());
+    let parent_id = parent.record.id;
+    let mut child = new_run("t-a", |_| Vec::new());
+    child.record.parent = Some(workflow_engine::ParentLink {
+        run: parent_id,
+        node: "sub".into(),
+        activation: 1,
+    });
+    let child_id = child.record.id;
+    let running = new_run("t-a", |id| vec![task(id, "t-a", "r1", at(0))]);
+    let running_id = running.record.id;
+    let recent = new_run("t-a", |_| Vec::new());
+    let recent_id = recent.record.id;
+    for run in [parent, child, running, recent] {
+        store.create(run).await.unwrap();
+    }
+    for (id, finished_at) in [(parent_id, 10), (child_id, 10), (recent_id, 1_000)] {
+        let mut done = commit(id, 0, RunStatus::Completed);
+        done.events.push(
+            serde_json::from_value(
+                json!({"seq": 1, "at": at(finished_at), "type": "runCompleted", "output": {}}),
+            )
+            .unwrap(),
+        );
+        store.commit(done).await.unwrap();
+    }
+    assert_eq!(
+        store.purge_finished(at(500), 100).await.unwrap(),
+        1,
+        "the parent first"
+    );
+    assert!(store.record(parent_id).await.unwrap().is_none());
+    assert!(store.events(parent_id, 0).await.unwrap().is_empty());
+    assert_eq!(
+        store.purge_finished(at(500), 100).await.unwrap(),
+        1,
+        "then its child"
+    );
+    assert_eq!(store.purge_finished(at(500), 100).await.unwrap(), 0);
+    assert!(store.record(running_id).await.unwrap().is_some());
+    assert!(store.record(recent_id).await.unwrap().is_some());
+    assert_eq!(
+        store.next_due().await.unwrap(),
+        Some(at(0)),
+        "the running run keeps its task"
+    );
+}
+db_test!(finished_runs_are_purged_after_their_parents_and_never_while_running);

@@ -51,22 +51,11 @@ pub(crate) async fn dispatch(core: Arc<Core>) {
                 Vec::new()
             }
         };
-        if claimed.is_empty() {
-            let next_due = core.store.next_due().await.ok().flatten();
-            let timer = async {
-                match next_due {
-                    Some(at) => core.clock.sleep_until(at).await,
-                    None => std::future::pending().await,
-                }
-            };
-            tokio::select! {
-                () = core.wake.notified() => {}
-                () = timer => {}
-                () = tokio::time::sleep(core.config.poll_interval) => {}
-                () = core.shutdown.cancelled() => return,
-            }
-            continue;
-        }
+        // Fewer tasks than free slots: nothing else is claimable now, so rather than claim
+        // again at once (a wasted round trip per step on a database store), wait for a wake-up
+        // (a commit queued work, a slot freed for an `idle` waiter), the next due time or the
+        // poll.
+        let exhausted = claimed.len() < free;
         for task in claimed {
             let Ok(permit) = Arc::clone(&slots).try_acquire_owned() else {
                 break;
@@ -80,6 +69,21 @@ pub(crate) async fn dispatch(core: Arc<Core>) {
                     worker.wake.notify_one();
                 }
             });
+        }
+        if exhausted {
+            let next_due = core.store.next_due().await.ok().flatten();
+            let timer = async {
+                match next_due {
+                    Some(at) => core.clock.sleep_until(at).await,
+                    None => std::future::pending().await,
+                }
+            };
+            tokio::select! {
+                () = core.wake.notified() => {}
+                () = timer => {}
+                () = tokio::time::sleep(core.config.poll_interval) => {}
+                () = core.shutdown.cancelled() => return,
+            }
         }
     }
 }
