@@ -111,7 +111,7 @@
 //!   published events ([`EventSink`], [`EngineEvent`], [`EngineEventKind`]).
 //! - **Storage backends**: [`Store`] = [`RunStore`] + [`WorkQueue`], with [`Commit`],
 //!   [`NewRun`], [`RunRecord`], [`ParentLink`], [`Task`], [`TaskKind`], [`Claimed`], [`Event`],
-//!   [`FinishedRuns`], [`FinishedRun`], [`RunId`], [`RunStatus`], [`Timestamp`];
+//!   [`FinishedRuns`], [`FinishedRun`], [`QueuedWork`], [`RunId`], [`RunStatus`], [`Timestamp`];
 //!   [`MemoryStore`] implements it.
 
 #![warn(missing_docs)]
@@ -165,7 +165,7 @@ pub use run::{RunId, RunStatus, Timestamp};
 #[cfg(feature = "sandbox")]
 pub use sandbox_scripts::SandboxScripts;
 pub use store::{
-    Claimed, Commit, FinishedRun, FinishedRuns, NewRun, ParentLink, RunRecord, RunStore, Store,
-    Task, TaskKind, WorkQueue,
+    Claimed, Commit, FinishedRun, FinishedRuns, NewRun, ParentLink, QueuedWork, RunRecord,
+    RunStore, Store, Task, TaskKind, WorkQueue,
 };
 pub use validate::{IssueSink, ValidationIssue};

@@ -243,6 +243,39 @@ pub trait WorkQueue: Send + Sync + std::fmt::Debug {
 
     /// The earliest time a task becomes claimable (due, or its lease lapses).
     async fn next_due(&self) -> Result<Option<Timestamp>, Error>;
+
+    /// Hints that work was queued, by whichever engine queued it (a SQL store hears other
+    /// processes' commits through its change notifications), so an idle dispatcher claims at
+    /// once instead of at its next poll. `None` (the default): the dispatcher finds work queued
+    /// elsewhere at its [`EngineConfig::poll_interval`](crate::EngineConfig::poll_interval),
+    /// which stays the floor either way.
+    fn queued_work(&self) -> Option<QueuedWork> {
+        None
+    }
+}
+
+/// A subscription to a store's hints that work was queued ([`WorkQueue::queued_work`]). A store
+/// keeps a [`broadcast::Sender`] of `()`, sends when tasks were queued (at most as often as it
+/// likes: a hint, not a record), and hands out its receivers wrapped in this.
+#[derive(Debug)]
+pub struct QueuedWork {
+    receiver: broadcast::Receiver<()>,
+}
+
+impl QueuedWork {
+    /// Wraps a receiver of hints.
+    pub fn new(receiver: broadcast::Receiver<()>) -> Self {
+        QueuedWork { receiver }
+    }
+
+    /// The next hint (a lagging subscriber hears one for all it missed); `None` once the
+    /// store stopped hinting.
+    pub(crate) async fn next(&mut self) -> Option<()> {
+        match self.receiver.recv().await {
+            Ok(()) | Err(broadcast::error::RecvError::Lagged(_)) => Some(()),
+            Err(broadcast::error::RecvError::Closed) => None,
+        }
+    }
 }
 
 /// A backend: both halves, in one place, so commits are atomic across them.

@@ -20,7 +20,9 @@
 //! - **Announcements.** A commit that ends a run publishes the run id on the change bus
 //!   (`workflow-engine.finished`), which reaches every process (PostgreSQL `LISTEN/NOTIFY`) or
 //!   this one (SQLite); [`RunStore::finished_runs`](workflow_engine::RunStore::finished_runs)
-//!   hands them to `Engine::wait`, so nothing polls for a run to end.
+//!   hands them to `Engine::wait`, so nothing polls for a run to end. A commit that queues
+//!   tasks publishes a hint (`workflow-engine.queued`, at most every 20 ms per store) that
+//!   wakes idle dispatchers of other processes; their poll stays the floor.
 //!
 //! Times are kept as microseconds since the Unix epoch (`BIGINT`), exact and ordered alike on
 //! both databases.

@@ -8,8 +8,8 @@ use sea_orm::{
     ConnectionTrait, DatabaseConnection, DatabaseTransaction, DbBackend, TransactionTrait, Value,
 };
 use workflow_engine::{
-    Claimed, Commit, Error, Event, FinishedRuns, NewRun, RunId, RunRecord, RunStatus, RunStore,
-    Task, Timestamp, WorkQueue,
+    Claimed, Commit, Error, Event, FinishedRuns, NewRun, QueuedWork, RunId, RunRecord, RunStatus,
+    RunStore, Task, Timestamp, WorkQueue,
 };
 
 use crate::announce::Announcer;
@@ -229,7 +229,11 @@ impl RunStore for SqlStore {
     async fn create(&self, run: NewRun) -> Result<(), Error> {
         let txn = self.db.begin().await.map_err(engine_error)?;
         self.insert_run(&txn, &run).await?;
-        txn.commit().await.map_err(engine_error)
+        txn.commit().await.map_err(engine_error)?;
+        if !run.tasks.is_empty() {
+            self.announcer.queued().await;
+        }
+        Ok(())
     }
 
     async fn commit(&self, commit: Commit) -> Result<(), Error> {
@@ -238,6 +242,9 @@ impl RunStore for SqlStore {
         txn.commit().await.map_err(engine_error)?;
         if commit.status.is_terminal() {
             self.announcer.finished(commit.run).await;
+        }
+        if !commit.enqueue.is_empty() || commit.new_runs.iter().any(|r| !r.tasks.is_empty()) {
+            self.announcer.queued().await;
         }
         Ok(())
     }
@@ -346,6 +353,10 @@ impl WorkQueue for SqlStore {
             .await
             .map_err(engine_error)?;
         Ok(renewed.rows_affected() > 0)
+    }
+
+    fn queued_work(&self) -> Option<QueuedWork> {
+        Some(self.announcer.queued_work())
     }
 
     async fn next_due(&self) -> Result<Option<Timestamp>, Error> {

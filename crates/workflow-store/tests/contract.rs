@@ -397,3 +397,83 @@ async fn finished_runs_are_purged_after_their_parents_and_never_while_running(ba
     );
 }
 db_test!(finished_runs_are_purged_after_their_parents_and_never_while_running);
+
+/// A store that delegates to a `SqlStore` but claims nothing: an engine on it starts runs and
+/// waits for them, and leaves the work to others.
+#[derive(Debug)]
+struct StartsOnly(Arc<workflow_store::SqlStore>);
+
+#[async_trait::async_trait]
+impl RunStore for StartsOnly {
+    async fn create(&self, run: NewRun) -> Result<(), Error> {
+        self.0.create(run).await
+    }
+    async fn commit(&self, commit: Commit) -> Result<(), Error> {
+        self.0.commit(commit).await
+    }
+    async fn record(&self, run: RunId) -> Result<Option<RunRecord>, Error> {
+        self.0.record(run).await
+    }
+    async fn events(&self, run: RunId, after: u64) -> Result<Vec<workflow_engine::Event>, Error> {
+        self.0.events(run, after).await
+    }
+    async fn runs(
+        &self,
+        namespace: Option<&str>,
+        status: Option<RunStatus>,
+    ) -> Result<Vec<RunRecord>, Error> {
+        self.0.runs(namespace, status).await
+    }
+    fn finished_runs(&self) -> Option<workflow_engine::FinishedRuns> {
+        self.0.finished_runs()
+    }
+}
+
+#[async_trait::async_trait]
+impl WorkQueue for StartsOnly {
+    async fn claim(
+        &self,
+        _worker: &str,
+        _now: Timestamp,
+        _lease: Duration,
+        _max: usize,
+    ) -> Result<Vec<workflow_engine::Claimed>, Error> {
+        Ok(Vec::new())
+    }
+    async fn renew(&self, _task: &str, _worker: &str, _until: Timestamp) -> Result<bool, Error> {
+        Ok(false)
+    }
+    async fn next_due(&self) -> Result<Option<Timestamp>, Error> {
+        Ok(None)
+    }
+}
+
+/// Engine B, in another process on PostgreSQL, polls only hourly: it runs the work engine A
+/// queues only because the store's queued-work hint wakes it.
+async fn an_idle_dispatcher_in_another_process_is_woken_by_queued_work(backend: Backend) {
+    let Some(stores) = stores(backend).await else {
+        return;
+    };
+    let a = workflow_engine::Engine::builder(Arc::new(StartsOnly(stores.store.clone())))
+        .build()
+        .unwrap();
+    let b = workflow_engine::Engine::builder(Arc::new(stores.another_process().await))
+        .config(workflow_engine::EngineConfig {
+            poll_interval: Duration::from_secs(3600),
+            ..workflow_engine::EngineConfig::default()
+        })
+        .build()
+        .unwrap();
+    b.idle().await;
+    // `idle` leaves a wake-up permit behind when it finds the dispatcher busy; let B use it and
+    // park, so only a hint can wake it.
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let run = a.start("t-a", workflow(), json!({})).await.unwrap();
+    let finished = tokio::time::timeout(Duration::from_secs(20), a.wait("t-a", run))
+        .await
+        .expect("the idle engine in the other process never ran the work")
+        .unwrap();
+    assert_eq!(finished.status, RunStatus::Completed);
+    drop(b);
+}
+db_test!(an_idle_dispatcher_in_another_process_is_woken_by_queued_work);

@@ -16,12 +16,13 @@ use crate::error::Error;
 use crate::node::{ChildOutcome, NodeError, NodeInput, Trigger};
 use crate::observe::{EngineEvent, EngineEventKind};
 use crate::run::RunStatus;
-use crate::store::{Claimed, TaskKind};
+use crate::store::{Claimed, QueuedWork, TaskKind};
 
 /// Claims and starts tasks until shutdown.
 pub(crate) async fn dispatch(core: Arc<Core>) {
     let concurrency = core.config.concurrency.max(1);
     let slots = Arc::new(Semaphore::new(concurrency));
+    let mut queued = core.store.queued_work();
     loop {
         if core.shutdown.is_cancelled() {
             return;
@@ -81,10 +82,25 @@ pub(crate) async fn dispatch(core: Arc<Core>) {
             tokio::select! {
                 () = core.wake.notified() => {}
                 () = timer => {}
+                () = next_hint(&mut queued) => {}
                 () = tokio::time::sleep(core.config.poll_interval) => {}
                 () = core.shutdown.cancelled() => return,
             }
         }
+    }
+}
+
+/// The store's next hint that work was queued elsewhere; never, once it stops hinting (or never
+/// did): the poll remains.
+async fn next_hint(queued: &mut Option<QueuedWork>) {
+    match queued {
+        Some(hints) => {
+            if hints.next().await.is_none() {
+                *queued = None;
+                std::future::pending::<()>().await;
+            }
+        }
+        None => std::future::pending().await,
     }
 }
 
