@@ -1,6 +1,12 @@
 //! `condition`: ordered branches, each an AND/OR of `{leftValue, operator, rightValue}`; the
 //! first branch that matches names the handle, else `defaultBranch` (`default`). The legacy
 //! form `{expression}` evaluates one JavaScript expression and leaves by `true` or `false`.
+//!
+//! An expression that reads a path missing at any depth (`ctx.order.customer.tier` without an
+//! `order`) is false, not a failure: the run takes the branch it would take for a false
+//! condition, and the error is kept in the node's output (`expressionErrors`). Any other
+//! script error (a syntax error, a call of something that is not a function, a timeout) still
+//! fails the node.
 
 use async_trait::async_trait;
 use serde_json::{Value, json};
@@ -110,20 +116,17 @@ impl NodeHandler for Condition {
 
     async fn execute(&self, input: NodeInput) -> Result<NodeOutcome, NodeError> {
         let config = input.config();
+        let mut missing = Vec::new();
         if let Some(expression) = legacy_expression(config) {
-            let matched = input
-                .services
-                .scripts()?
-                .condition(&input.namespace, expression, input.context.to_json())
-                .await?;
+            let matched = evaluate(&input, expression, &mut missing).await?;
             let handle = if matched { "true" } else { "false" };
             return Ok(NodeOutcome::Complete(Completion::on(
                 handle,
-                json!({"matched": matched}),
+                with_errors(json!({"matched": matched}), missing),
             )));
         }
         for branch in branches(config) {
-            if branch_matches(&input, branch).await? {
+            if branch_matches(&input, branch, &mut missing).await? {
                 let id = branch
                     .get("id")
                     .and_then(Value::as_str)
@@ -131,19 +134,58 @@ impl NodeHandler for Condition {
                 let label = branch.get("label").cloned().unwrap_or(Value::Null);
                 return Ok(NodeOutcome::Complete(Completion::on(
                     id,
-                    json!({"matched": id, "label": label}),
+                    with_errors(json!({"matched": id, "label": label}), missing),
                 )));
             }
         }
         let fallback = default_branch(config);
         Ok(NodeOutcome::Complete(Completion::on(
             fallback,
-            json!({"matched": fallback, "label": "else"}),
+            with_errors(json!({"matched": fallback, "label": "else"}), missing),
         )))
     }
 }
 
-async fn branch_matches(input: &NodeInput, branch: &Value) -> Result<bool, NodeError> {
+/// `output` with the missing-path errors met on the way, if any.
+fn with_errors(mut output: Value, missing: Vec<Value>) -> Value {
+    if !missing.is_empty() {
+        output["expressionErrors"] = Value::Array(missing);
+    }
+    output
+}
+
+/// Whether a script error is a read through a missing path (`Cannot read property 'x' of
+/// undefined` in QuickJS, `Cannot read properties of undefined` in V8).
+fn reads_a_missing_path(error: &NodeError) -> bool {
+    let message = error.message.to_ascii_lowercase();
+    message.contains("typeerror") && message.contains("cannot read propert")
+}
+
+/// Evaluates `expression`; a read through a missing path is false, recorded in `missing`.
+async fn evaluate(
+    input: &NodeInput,
+    expression: &str,
+    missing: &mut Vec<Value>,
+) -> Result<bool, NodeError> {
+    let evaluated = input
+        .services
+        .scripts()?
+        .condition(&input.namespace, expression, input.context.to_json())
+        .await;
+    match evaluated {
+        Err(error) if reads_a_missing_path(&error) => {
+            missing.push(json!({"expression": expression, "error": error.message}));
+            Ok(false)
+        }
+        other => other,
+    }
+}
+
+async fn branch_matches(
+    input: &NodeInput,
+    branch: &Value,
+    missing: &mut Vec<Value>,
+) -> Result<bool, NodeError> {
     let any = matches!(
         branch.get("conditionLogic").and_then(Value::as_str),
         Some("OR" | "or")
@@ -157,7 +199,7 @@ async fn branch_matches(input: &NodeInput, branch: &Value) -> Result<bool, NodeE
         return Ok(false);
     }
     for condition in conditions {
-        let holds = condition_holds(input, condition).await?;
+        let holds = condition_holds(input, condition, missing).await?;
         if any && holds {
             return Ok(true);
         }
@@ -168,7 +210,11 @@ async fn branch_matches(input: &NodeInput, branch: &Value) -> Result<bool, NodeE
     Ok(!any)
 }
 
-async fn condition_holds(input: &NodeInput, condition: &Value) -> Result<bool, NodeError> {
+async fn condition_holds(
+    input: &NodeInput,
+    condition: &Value,
+    missing: &mut Vec<Value>,
+) -> Result<bool, NodeError> {
     let operator = condition
         .get("operator")
         .and_then(Value::as_str)
@@ -179,11 +225,7 @@ async fn condition_holds(input: &NodeInput, condition: &Value) -> Result<bool, N
             .or_else(|| condition.get("leftValue"))
             .and_then(Value::as_str)
             .ok_or_else(|| NodeError::fatal("the expression operator needs an expression"))?;
-        return input
-            .services
-            .scripts()?
-            .condition(&input.namespace, expression, input.context.to_json())
-            .await;
+        return evaluate(input, expression, missing).await;
     }
     let left = input.resolve(condition.get("leftValue").unwrap_or(&Value::Null))?;
     let right = input.resolve(condition.get("rightValue").unwrap_or(&Value::Null))?;

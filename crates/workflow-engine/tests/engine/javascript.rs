@@ -77,3 +77,73 @@ async fn a_throwing_script_takes_the_error_edge_and_a_runaway_one_times_out() {
     );
     assert!(done.error.unwrap().contains("`spin`"));
 }
+
+/// A read through a missing path is false and takes the default branch, keeping the error in
+/// the node's output; a syntax error still fails the run.
+#[tokio::test]
+async fn an_expression_reading_a_missing_path_is_false_and_other_script_errors_fail() {
+    let engine = engine();
+    let workflow = |expression: &str| {
+        serde_json::from_value(json!({
+            "nodes": [
+                {"id": "start", "type": "start"},
+                {"id": "gold?", "type": "condition", "config": {"branches": [{"id": "gold",
+                    "conditions": [{"operator": "expression", "expression": expression}]}]}},
+                {"id": "yes", "type": "end", "config": {"outputParameters": [{"name": "verdict", "sourceVariable": "gold"}]}},
+                {"id": "no", "type": "end", "config": {"outputParameters": [{"name": "verdict", "sourceVariable": "other"}]}}
+            ],
+            "edges": [
+                {"source": "start", "target": "gold?"},
+                {"source": "gold?", "sourceHandle": "gold", "target": "yes"},
+                {"source": "gold?", "sourceHandle": "default", "target": "no"}
+            ]
+        }))
+        .unwrap()
+    };
+    for input in [
+        json!({}),
+        json!({"order": {}}),
+        json!({"order": {"customer": null}}),
+    ] {
+        let run = engine
+            .start(
+                "t",
+                workflow("ctx.input.order.customer.tier === 'gold'"),
+                input.clone(),
+            )
+            .await
+            .unwrap();
+        let done = finish(&engine, run).await;
+        assert_eq!(
+            done.status,
+            RunStatus::Completed,
+            "{input}: {:?}",
+            done.error
+        );
+        assert_eq!(done.output["verdict"], "other", "{input}");
+        let output = done.node("gold?").unwrap().last_output.clone().unwrap();
+        let errors = output["expressionErrors"]
+            .as_array()
+            .cloned()
+            .unwrap_or_default();
+        assert_eq!(errors.len(), 1, "{input}: {output}");
+        assert!(
+            errors[0]["error"].as_str().unwrap().contains("TypeError"),
+            "{output}"
+        );
+    }
+    let present = engine
+        .start(
+            "t",
+            workflow("ctx.input.order.customer.tier === 'gold'"),
+            json!({"order": {"customer": {"tier": "gold"}}}),
+        )
+        .await
+        .unwrap();
+    assert_eq!(finish(&engine, present).await.output["verdict"], "gold");
+    let broken = engine
+        .start("t", workflow("ctx.input.(("), json!({}))
+        .await
+        .unwrap();
+    assert_eq!(finish(&engine, broken).await.status, RunStatus::Failed);
+}
