@@ -28,7 +28,7 @@ use serde_json::{Value, json};
 use tokio::sync::broadcast;
 
 use crate::{
-    Completion, Engine, EngineConfig, EngineEvent, EngineEventKind, FakeClock, Handles,
+    Completion, Engine, EngineBuilder, EngineConfig, EngineEventKind, FakeClock, Handles,
     NodeDefinition, NodeError, NodeHandler, NodeInput, NodeOutcome, RunId, RunSnapshot, RunStatus,
     Store, WorkflowDefinition,
 };
@@ -154,17 +154,16 @@ impl NodeHandler for Probe {
     }
 }
 
-/// An engine on `store` with the [`Probe`] type, `clock`, `concurrency` slots, a 30 s lease, a
-/// 20 ms poll, named `worker`, publishing to `events` when given.
-pub fn probe_engine(
+/// An engine builder on `store` with the [`Probe`] type, `clock`, `concurrency` slots, a 30 s
+/// lease and a 20 ms poll, named `worker`; add host services or an event sink, then build.
+pub fn probe_builder(
     store: Arc<dyn Store>,
     clock: &FakeClock,
     journal: &Arc<Journal>,
     concurrency: usize,
     worker: &str,
-    events: Option<broadcast::Sender<EngineEvent>>,
-) -> Engine {
-    let mut builder = Engine::builder(store)
+) -> EngineBuilder {
+    Engine::builder(store)
         .clock(Arc::new(clock.clone()))
         .node_type(Arc::new(Probe {
             journal: Arc::clone(journal),
@@ -176,11 +175,7 @@ pub fn probe_engine(
             poll_interval: Duration::from_millis(20),
             worker_id: Some(worker.into()),
             ..EngineConfig::default()
-        });
-    if let Some(events) = events {
-        builder = builder.events(Arc::new(events));
-    }
-    builder.build().unwrap()
+        })
 }
 
 /// Waits (real time, at most 60 s) for the run to finish.
@@ -220,8 +215,12 @@ pub async fn join_race(stores: [Arc<dyn Store>; 2], runs: usize) {
     let clock = FakeClock::new();
     let journal = Arc::new(Journal::default());
     let [first_store, second_store] = stores;
-    let first = probe_engine(first_store.clone(), &clock, &journal, 8, "process-1", None);
-    let second = probe_engine(second_store, &clock, &journal, 8, "process-2", None);
+    let first = probe_builder(first_store.clone(), &clock, &journal, 8, "process-1")
+        .build()
+        .unwrap();
+    let second = probe_builder(second_store, &clock, &journal, 8, "process-2")
+        .build()
+        .unwrap();
     let diamond = parse(json!({
         "nodes": [
             {"id": "start", "type": "start"},
@@ -292,7 +291,9 @@ pub async fn crash_resume(doomed: Arc<dyn Store>, survivor: Arc<dyn Store>, runs
     let journal = Arc::new(Journal::default());
     journal.crash_mode.store(true, Ordering::SeqCst);
     // Enough slots for every run to be inside p3 at once when the engine dies.
-    let dying = probe_engine(doomed, &clock, &journal, runs.max(1), "doomed", None);
+    let dying = probe_builder(doomed, &clock, &journal, runs.max(1), "doomed")
+        .build()
+        .unwrap();
     let mut workflow = chain(&["p1", "p2", "p3", "p4", "p5"]);
     workflow["nodes"][3]["config"] = json!({"crashAt": true});
     let workflow = parse(workflow);
@@ -314,7 +315,9 @@ pub async fn crash_resume(doomed: Arc<dyn Store>, survivor: Arc<dyn Store>, runs
         assert_eq!(record.status, RunStatus::Running);
     }
 
-    let resumer = probe_engine(survivor.clone(), &clock, &journal, 10, "survivor", None);
+    let resumer = probe_builder(survivor.clone(), &clock, &journal, 10, "survivor")
+        .build()
+        .unwrap();
     clock.advance(Duration::from_secs(31));
     for run in &started {
         let done = finish(&resumer, NS, *run).await;
@@ -421,7 +424,10 @@ pub fn dag_of(
 pub async fn check_dag(store: Arc<dyn Store>, workflow: Value) {
     let journal = Arc::new(Journal::default());
     let (events, mut received) = broadcast::channel(100_000);
-    let engine = probe_engine(store, &FakeClock::new(), &journal, 10, "dags", Some(events));
+    let engine = probe_builder(store, &FakeClock::new(), &journal, 10, "dags")
+        .events(Arc::new(events))
+        .build()
+        .unwrap();
     let run = engine
         .start(NS, parse(workflow.clone()), json!({"seed": 1}))
         .await

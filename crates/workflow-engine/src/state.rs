@@ -106,8 +106,8 @@ pub(crate) struct NodeCounts {
 
 #[derive(Debug, Clone, Default, PartialEq)]
 struct NodeState {
+    /// What happened so far; `counts.activations` also numbers the next activation.
     counts: NodeCounts,
-    activations: u32,
     /// How many entry edges / back edges hold at least one token, so a join of n edges
     /// learns it is complete in O(1) instead of scanning its edges on every arrival.
     filled: [usize; 2],
@@ -232,10 +232,7 @@ impl RunState {
 
     /// What happened to node `index` so far.
     pub fn counts(&self, index: usize) -> NodeCounts {
-        NodeCounts {
-            activations: self.nodes[index].activations,
-            ..self.nodes[index].counts
-        }
+        self.nodes[index].counts
     }
 
     /// The open dispatches of node `index`.
@@ -258,10 +255,10 @@ impl RunState {
                 self.status = RunStatus::Running;
                 self.context.set("input", input.clone());
                 let start = self.workflow.start();
-                self.nodes[start].activations += 1;
+                self.nodes[start].counts.activations += 1;
                 self.ready.push_back(Ready {
                     node: start,
-                    activation: self.nodes[start].activations,
+                    activation: self.nodes[start].counts.activations,
                     via_back_edge: false,
                     predecessor: None,
                     not_before: None,
@@ -606,10 +603,10 @@ impl RunState {
         predecessor: Option<usize>,
         not_before: Option<Timestamp>,
     ) {
-        self.nodes[node].activations += 1;
+        self.nodes[node].counts.activations += 1;
         self.ready.push_back(Ready {
             node,
-            activation: self.nodes[node].activations,
+            activation: self.nodes[node].counts.activations,
             via_back_edge,
             predecessor,
             not_before,

@@ -6,6 +6,9 @@ pub enum Error {
     /// The database failed.
     #[error("database: {0}")]
     Database(#[from] sea_orm::DbErr),
+    /// The change bus refused the store's subscriptions.
+    #[error("change bus: {0}")]
+    ChangeBus(#[from] change_bus::Error),
     /// A stored row could not be read back (a column of the wrong shape: a corrupted row, or a
     /// row written by an incompatible version).
     #[error("stored row of {table} is unreadable: {problem}")]

@@ -21,11 +21,6 @@ pub(crate) fn time(table: &'static str, micros: i64) -> Result<Timestamp, Error>
         .ok_or_else(|| Error::unreadable(table, format!("time {micros} is out of range")))
 }
 
-/// A run status as stored (`RUNNING`, …).
-pub(crate) fn status_text(status: RunStatus) -> &'static str {
-    status.as_str()
-}
-
 fn get<T: sea_orm::TryGetable>(
     row: &QueryResult,
     table: &'static str,

@@ -14,7 +14,7 @@ use workflow_engine::{
 
 use crate::announce::Announcer;
 use crate::error::engine_error;
-use crate::rows::{self, micros, status_text};
+use crate::rows::{self, micros};
 use crate::sql::{self, RUN_COLUMNS, TASK_COLUMNS, TASK_UPSERT, value_list, value_rows};
 
 /// The engine's store on a platform database (see the crate documentation).
@@ -30,10 +30,7 @@ impl SqlStore {
     /// runtime: it subscribes to the bus at once.
     pub fn new(db: DatabaseConnection, bus: ChangeBus) -> Result<Self, crate::Error> {
         let backend = db.get_database_backend();
-        let announcer = Announcer::start(bus).map_err(|e| crate::Error::Unreadable {
-            table: "change bus",
-            problem: e.to_string(),
-        })?;
+        let announcer = Announcer::start(bus)?;
         Ok(SqlStore {
             db,
             backend,
@@ -85,7 +82,7 @@ impl SqlStore {
                 parent.map(|p| p.node.clone()).into(),
                 parent.map(|p| i64::from(p.activation)).into(),
                 i64::from(record.depth).into(),
-                status_text(record.status).into(),
+                record.status.as_str().into(),
                 version(record.version)?.into(),
                 micros(record.created_at).into(),
                 micros(record.updated_at).into(),
@@ -170,7 +167,7 @@ impl SqlStore {
                  updated_at = COALESCE($3, updated_at) WHERE id = $4 AND version = $5",
                 vec![
                     version(new_version)?.into(),
-                    status_text(commit.status).into(),
+                    commit.status.as_str().into(),
                     updated_at.into(),
                     commit.run.0.into(),
                     version(commit.expected_version)?.into(),
@@ -291,7 +288,7 @@ impl RunStore for SqlStore {
                 ),
                 vec![
                     namespace.map(str::to_string).into(),
-                    status.map(|s| status_text(s).to_string()).into(),
+                    status.map(|s| s.as_str().to_string()).into(),
                 ],
             ))
             .await
@@ -319,7 +316,7 @@ impl WorkQueue for SqlStore {
         if max == 0 {
             return Ok(Vec::new());
         }
-        let lease_until = workflow_engine_after(now, lease);
+        let lease_until = lease_end(now, lease);
         let claimed = self
             .db
             .query_all_raw(self.statement(
@@ -378,7 +375,7 @@ impl WorkQueue for SqlStore {
 }
 
 /// `now + lease`, saturating.
-fn workflow_engine_after(now: Timestamp, lease: Duration) -> Timestamp {
+fn lease_end(now: Timestamp, lease: Duration) -> Timestamp {
     chrono::Duration::from_std(lease)
         .ok()
         .and_then(|lease| now.checked_add_signed(lease))

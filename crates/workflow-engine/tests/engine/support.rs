@@ -8,7 +8,7 @@ use std::time::Duration;
 use async_trait::async_trait;
 use serde_json::{Value, json};
 use tokio::sync::broadcast;
-pub use workflow_engine::conformance::{Journal, Probe, chain};
+pub use workflow_engine::conformance::{Journal, chain, probe_builder};
 use workflow_engine::*;
 
 /// Workflows by id, for sub-workflow nodes.
@@ -74,22 +74,10 @@ impl Harness {
     ) -> Self {
         let library = Arc::new(Library::default());
         let (events, _) = broadcast::channel(200_000);
-        let engine = Engine::builder(store.clone())
-            .clock(Arc::new(clock.clone()))
-            .node_type(Arc::new(Probe {
-                journal: journal.clone(),
-                worker: worker.into(),
-            }))
+        let engine = probe_builder(store.clone(), &clock, &journal, concurrency, worker)
             .data_queries(Arc::new(EchoQueries))
             .workflows(library.clone())
             .events(Arc::new(events.clone()))
-            .config(EngineConfig {
-                concurrency,
-                lease: Duration::from_secs(30),
-                poll_interval: Duration::from_millis(20),
-                worker_id: Some(worker.into()),
-                ..EngineConfig::default()
-            })
             .build()
             .unwrap();
         Harness {
