@@ -33,6 +33,30 @@ impl Context {
         self.entries.len()
     }
 
+    /// The size of the context as JSON, in bytes, measured without building the text.
+    pub(crate) fn encoded_len(&self) -> usize {
+        /// Counts what would be written.
+        struct Counter(usize);
+        impl std::io::Write for Counter {
+            fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+                self.0 += bytes.len();
+                Ok(bytes.len())
+            }
+            fn flush(&mut self) -> std::io::Result<()> {
+                Ok(())
+            }
+        }
+        let mut counter = Counter(2);
+        for (key, value) in &self.entries {
+            // `"key":value,` — the quotes, colon and comma, plus the escaped key and value.
+            counter.0 += 4;
+            // Writing to a counter cannot fail, and every JSON value serializes.
+            let _ = serde_json::to_writer(&mut counter, key);
+            let _ = serde_json::to_writer(&mut counter, value);
+        }
+        counter.0
+    }
+
     /// Whether the context is empty.
     pub fn is_empty(&self) -> bool {
         self.entries.is_empty()

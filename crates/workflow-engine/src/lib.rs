@@ -145,7 +145,7 @@ pub use clock::{Clock, FakeClock, SystemClock};
 pub use context::Context;
 pub use engine::{
     CancelOutcome, Engine, EngineBuilder, EngineConfig, NodeStatus, NodeSummary, PendingRequest,
-    RunSnapshot,
+    RunLimits, RunSnapshot,
 };
 pub use error::Error;
 pub use event::Event;

@@ -14,6 +14,14 @@ pub struct WorkflowDefinition {
     /// The host's identifier of this workflow, when it has one; sub-workflow nodes may not name it.
     #[serde(default, alias = "workflowID", skip_serializing_if = "Option::is_none")]
     pub id: Option<String>,
+    /// The host's version of this definition, when it keeps versions (stored with each run, so
+    /// a run can say which version it executes).
+    #[serde(
+        default,
+        alias = "workflowVersion",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub version: Option<u64>,
     /// The nodes.
     #[serde(default)]
     pub nodes: Vec<NodeDefinition>,

@@ -71,8 +71,8 @@ impl SqlStore {
         let parent = record.parent.as_ref();
         txn.execute_raw(self.statement(
             &format!(
-                "INSERT INTO engine_runs ({RUN_COLUMNS}) VALUES {}",
-                value_rows(1, 11, 1)
+                "INSERT INTO engine_runs ({RUN_COLUMNS}, workflow_id, workflow_version) VALUES {}",
+                value_rows(1, 13, 1)
             ),
             vec![
                 record.id.0.into(),
@@ -86,6 +86,15 @@ impl SqlStore {
                 version(record.version)?.into(),
                 micros(record.created_at).into(),
                 micros(record.updated_at).into(),
+                // The host's workflow id and version, as columns: hosts list runs by them.
+                record.workflow.id.clone().into(),
+                record
+                    .workflow
+                    .version
+                    .map(i64::try_from)
+                    .transpose()
+                    .map_err(Error::store)?
+                    .into(),
             ],
         ))
         .await

@@ -46,6 +46,28 @@ pub struct EngineConfig {
     pub node_defaults: NodeSettingsDefaults,
     /// This engine's name in leases (default: a random one).
     pub worker_id: Option<String>,
+    /// What one run may grow to.
+    pub limits: RunLimits,
+}
+
+/// What one run may grow to; a run that goes over fails with a message naming the limit, so a
+/// runaway loop or an oversized result cannot fill the store or the memory of every process
+/// that loads the run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RunLimits {
+    /// The run's context as JSON, in bytes (default 16 MiB).
+    pub max_context_bytes: usize,
+    /// Events in the run's log (default 1,000,000; a loop iteration records about three).
+    pub max_events: u64,
+}
+
+impl Default for RunLimits {
+    fn default() -> Self {
+        RunLimits {
+            max_context_bytes: 16 * 1024 * 1024,
+            max_events: 1_000_000,
+        }
+    }
 }
 
 impl Default for EngineConfig {
@@ -56,6 +78,7 @@ impl Default for EngineConfig {
             poll_interval: Duration::from_secs(1),
             node_defaults: NodeSettingsDefaults::default(),
             worker_id: None,
+            limits: RunLimits::default(),
         }
     }
 }
@@ -125,6 +148,8 @@ impl EngineBuilder {
             .clone()
             .unwrap_or_else(|| format!("engine-{}", uuid::Uuid::new_v4().simple()));
         let (finished, _) = broadcast::channel(1024);
+        let shutdown = CancellationToken::new();
+        let draining = shutdown.child_token();
         let core = Arc::new_cyclic(|me| Core {
             me: me.clone(),
             store: self.store,
@@ -144,7 +169,8 @@ impl EngineBuilder {
             wake: Notify::new(),
             idle: idle::IdleSignal::default(),
             finished,
-            shutdown: CancellationToken::new(),
+            draining,
+            shutdown,
             tracker: TaskTracker::new(),
         });
         core.tracker
@@ -172,6 +198,10 @@ pub(crate) struct Core {
     /// Final snapshots of runs finished by this engine (the live state, which the property
     /// tests show equals the fold of the log), so `wait` need not replay the log.
     finished: broadcast::Sender<(RunId, Arc<RunSnapshot>)>,
+    /// Cancelled when the engine stops claiming work (a drain, or shutdown: it is a child of
+    /// `shutdown`); attempts in flight go on.
+    draining: CancellationToken,
+    /// Cancelled when attempts in flight are abandoned.
     shutdown: CancellationToken,
     tracker: TaskTracker,
 }
@@ -407,6 +437,27 @@ impl Engine {
         tokio::select! {
             () = self.core.idle.reached(ticket) => {}
             () = self.core.shutdown.cancelled() => {}
+        }
+    }
+
+    /// Stops claiming work and lets the attempts in flight finish and commit for up to `grace`;
+    /// those still running then are abandoned as by [`Engine::shutdown`] (their leases lapse
+    /// and any engine on the store resumes them). For a server's graceful stop: what finishes
+    /// in time is not run twice. The engine claims nothing afterwards.
+    pub async fn drain(&self, grace: Duration) {
+        self.core.draining.cancel();
+        self.core.tracker.close();
+        if tokio::time::timeout(grace, self.core.tracker.wait())
+            .await
+            .is_err()
+        {
+            tracing::warn!(
+                ?grace,
+                "node attempts still running after the grace period are abandoned; \
+                 another process resumes them when their leases lapse"
+            );
+            self.core.shutdown.cancel();
+            self.core.tracker.wait().await;
         }
     }
 

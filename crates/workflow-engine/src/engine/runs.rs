@@ -6,7 +6,7 @@
 
 use std::sync::Arc;
 
-use super::transition::Tx;
+use super::transition::{self, Tx};
 use super::{Core, RunSnapshot};
 use crate::error::Error;
 use crate::graph::compile;
@@ -81,6 +81,9 @@ impl Core {
                     return Err(error);
                 }
             };
+            if !tx.is_empty() {
+                transition::enforce_limits(&self.config.limits, state, &mut tx);
+            }
             if tx.is_empty() {
                 if state.status.is_terminal() {
                     *guard = None;

@@ -8,7 +8,7 @@ use std::sync::Arc;
 use serde_json::Value;
 
 use crate::clock::after;
-use crate::engine::CancelOutcome;
+use crate::engine::{CancelOutcome, RunLimits};
 use crate::error::Error;
 use crate::event::{Event, EventKind, FailureOutcome};
 use crate::graph::{CompiledWorkflow, NodeSettingsDefaults, compile};
@@ -195,6 +195,30 @@ pub(crate) fn schedule(state: &mut RunState, tx: &mut Tx) {
         let output = Value::Object(state.output.clone());
         tx.emit(state, EventKind::RunCompleted { output });
         finish(state, tx);
+    }
+}
+
+/// Fails a running run that has gone over `limits` (checked before each commit that records
+/// something, so the run's store never holds more than one commit beyond them).
+pub(crate) fn enforce_limits(limits: &RunLimits, state: &mut RunState, tx: &mut Tx) {
+    if state.status != RunStatus::Running {
+        return;
+    }
+    if state.version > limits.max_events {
+        let error = format!(
+            "the run recorded {} events; a run may record at most {}",
+            state.version, limits.max_events
+        );
+        fail_run(state, tx, error, None);
+        return;
+    }
+    let bytes = state.context.encoded_len();
+    if bytes > limits.max_context_bytes {
+        let error = format!(
+            "the run's context grew to {bytes} bytes; a run's context may hold at most {} bytes",
+            limits.max_context_bytes
+        );
+        fail_run(state, tx, error, None);
     }
 }
 

@@ -24,14 +24,14 @@ pub(crate) async fn dispatch(core: Arc<Core>) {
     let slots = Arc::new(Semaphore::new(concurrency));
     let mut queued = core.store.queued_work();
     loop {
-        if core.shutdown.is_cancelled() {
+        if core.draining.is_cancelled() {
             return;
         }
         let free = slots.available_permits();
         if free == 0 {
             tokio::select! {
                 permit = Arc::clone(&slots).acquire_owned() => drop(permit),
-                () = core.shutdown.cancelled() => return,
+                () = core.draining.cancelled() => return,
             }
             continue;
         }
@@ -84,7 +84,7 @@ pub(crate) async fn dispatch(core: Arc<Core>) {
                 () = timer => {}
                 () = next_hint(&mut queued) => {}
                 () = tokio::time::sleep(core.config.poll_interval) => {}
-                () = core.shutdown.cancelled() => return,
+                () = core.draining.cancelled() => return,
             }
         }
     }
@@ -235,6 +235,11 @@ async fn execute(
     let handler = Arc::clone(input.workflow.handler(node));
     let started = core.clock.now();
     let deadline = after(started, input.timeout);
+    tracing::debug!(
+        worker = %core.worker,
+        key = %input.idempotency_key,
+        "node attempt started"
+    );
     if let Some(sink) = &core.sink {
         sink.publish(EngineEvent {
             run_id: run,

@@ -355,3 +355,103 @@ fn from_json_reads_both_forms_and_has_a_parse_error_of_its_own() {
     assert!(matches!(broken, Error::Parse(_)), "{broken:?}");
     assert!(broken.to_string().contains("not a valid definition"));
 }
+
+/// Outputs `{"text": "x" × bytes}`.
+#[derive(Debug)]
+struct Big;
+
+#[async_trait]
+impl NodeHandler for Big {
+    fn node_type(&self) -> &str {
+        "big"
+    }
+
+    fn handles(&self, _node: &NodeDefinition) -> Handles {
+        Handles::of(&["output"])
+    }
+
+    async fn execute(&self, input: NodeInput) -> Result<NodeOutcome, NodeError> {
+        let bytes = input.config()["bytes"].as_u64().unwrap_or(0) as usize;
+        Ok(NodeOutcome::Complete(Completion::on(
+            "output",
+            json!({"text": "x".repeat(bytes)}),
+        )))
+    }
+}
+
+fn limited(limits: RunLimits) -> Engine {
+    Engine::builder(Arc::new(MemoryStore::new()))
+        .node_type(Arc::new(Big))
+        .config(EngineConfig {
+            limits,
+            ..EngineConfig::default()
+        })
+        .build()
+        .unwrap()
+}
+
+/// A run whose context outgrows the limit, or whose log does, fails with a message naming the
+/// limit; under the limits the same runs complete.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn runs_over_their_limits_fail_naming_the_limit() {
+    let big = |bytes: u64| {
+        serde_json::from_value::<WorkflowDefinition>(json!({
+            "nodes": [{"id": "start", "type": "start"},
+                      {"id": "big", "type": "big", "config": {"bytes": bytes, "outputVariable": "big"}},
+                      {"id": "end", "type": "end"}],
+            "edges": [{"source": "start", "target": "big"}, {"source": "big", "target": "end"}]
+        }))
+        .unwrap()
+    };
+    let engine = limited(RunLimits {
+        max_context_bytes: 10_000,
+        ..RunLimits::default()
+    });
+    let small = engine.start("t", big(1_000), json!({})).await.unwrap();
+    assert_eq!(
+        engine.wait("t", small).await.unwrap().status,
+        RunStatus::Completed
+    );
+    let large = engine.start("t", big(20_000), json!({})).await.unwrap();
+    let failed = engine.wait("t", large).await.unwrap();
+    assert_eq!(failed.status, RunStatus::Failed);
+    let error = failed.error.unwrap_or_default();
+    assert!(
+        error.contains("context grew to") && error.contains("at most 10000 bytes"),
+        "{error}"
+    );
+
+    let looping = |items: usize| {
+        serde_json::from_value::<WorkflowDefinition>(json!({
+            "nodes": [{"id": "start", "type": "start"},
+                      {"id": "each", "type": "loop", "config": {"sourceVariable": "{{ctx.input.items}}"}},
+                      {"id": "body", "type": "big", "config": {"bytes": 1}},
+                      {"id": "end", "type": "end"}],
+            "edges": [{"source": "start", "target": "each"},
+                      {"source": "each", "target": "body", "sourceHandle": "loop"},
+                      {"source": "body", "target": "each"},
+                      {"source": "each", "target": "end", "sourceHandle": "completed"}]
+        }))
+        .map(|workflow| (workflow, json!({"items": vec![0; items]})))
+        .unwrap()
+    };
+    let engine = limited(RunLimits {
+        max_events: 60,
+        ..RunLimits::default()
+    });
+    let (workflow, input) = looping(3);
+    let short = engine.start("t", workflow, input).await.unwrap();
+    assert_eq!(
+        engine.wait("t", short).await.unwrap().status,
+        RunStatus::Completed
+    );
+    let (workflow, input) = looping(100);
+    let long = engine.start("t", workflow, input).await.unwrap();
+    let failed = engine.wait("t", long).await.unwrap();
+    assert_eq!(failed.status, RunStatus::Failed);
+    let error = failed.error.unwrap_or_default();
+    assert!(error.contains("a run may record at most 60"), "{error}");
+    // The commit that crossed the limit is kept, with the failure: a handful of events over.
+    let recorded = engine.events("t", long).await.unwrap().len();
+    assert!((61..=70).contains(&recorded), "{recorded} events");
+}
