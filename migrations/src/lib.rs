@@ -20,6 +20,7 @@ mod m20261123_000002_folders;
 mod m20261203_000003_change_bus;
 mod m20261204_000004_datasources;
 mod m20261207_000005_engine_store;
+mod m20261207_000006_workflows;
 
 /// Every migration, in order.
 #[derive(Debug)]
@@ -34,6 +35,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261203_000003_change_bus::Migration),
             Box::new(m20261204_000004_datasources::Migration),
             Box::new(m20261207_000005_engine_store::Migration),
+            Box::new(m20261207_000006_workflows::Migration),
         ]
     }
 }

@@ -3,7 +3,8 @@
 //! This binary crate is the only place that knows about HTTP and reads configuration. It wires the
 //! domain crates (`identity`, `tenancy`, `database`, …) to actix-web: [`settings`] reads the
 //! environment once, [`startup`] builds the [`startup::Application`], [`http`] holds routes,
-//! extractors, middleware and the error envelope, [`workers`] runs background tasks.
+//! extractors, middleware and the error envelope, [`workers`] runs background tasks,
+//! [`workflow_runtime`] the workflow engine.
 //! `main.rs` only glues these together.
 
 pub mod access_cache;
@@ -17,3 +18,4 @@ pub mod state;
 pub mod telemetry;
 pub mod tenant_cache;
 pub mod workers;
+pub mod workflow_runtime;

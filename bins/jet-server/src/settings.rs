@@ -116,6 +116,30 @@ pub struct DatasourceSettings {
     pub max_rows: usize,
 }
 
+/// How the server runs workflows.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct WorkflowSettings {
+    /// Node attempts this process runs at once (`JET_WORKFLOW_CONCURRENCY`).
+    pub concurrency: usize,
+    /// How long a claimed node attempt is reserved for this process; after a crash another
+    /// process resumes it once this lapses (`JET_WORKFLOW_LEASE_SECS`).
+    pub lease: Duration,
+    /// How often an idle process looks for work other processes queued, when no wake-up came
+    /// over the change bus (`JET_WORKFLOW_POLL_MS`).
+    pub poll_interval: Duration,
+    /// Finished runs are deleted this many days after they ended; 0 keeps them
+    /// (`JET_RUN_RETENTION_DAYS`).
+    pub retention_days: u32,
+    /// Nodes per workflow (`JET_WORKFLOW_MAX_NODES`).
+    pub max_nodes: usize,
+    /// A run's context as JSON, in bytes (`JET_RUN_MAX_CONTEXT_BYTES`, sizes like `16MB`).
+    pub max_context_bytes: usize,
+    /// Events in a run's log (`JET_RUN_MAX_EVENTS`).
+    pub max_events: u64,
+    /// Scripts the sandbox runs at once (`JET_SCRIPTS_IN_FLIGHT`).
+    pub scripts_in_flight: usize,
+}
+
 /// Everything the server is configured with.
 #[derive(Clone)]
 pub struct Settings {
@@ -136,6 +160,8 @@ pub struct Settings {
     pub previous_encryption_keys: Vec<EncryptionKey>,
     /// Connector limits and policy.
     pub datasources: DatasourceSettings,
+    /// The workflow engine's workers and retention.
+    pub workflows: WorkflowSettings,
     /// Which tokens are trusted.
     pub identity: IdentitySettings,
     /// Allowed clock difference for token `iat` and `auth_time`.
@@ -399,6 +425,23 @@ impl Settings {
             encryption_key,
             previous_encryption_keys,
             datasources,
+            workflows: WorkflowSettings {
+                concurrency: vars.at_least_one("JET_WORKFLOW_CONCURRENCY", 10)?,
+                lease: Duration::from_secs(vars.at_least_one("JET_WORKFLOW_LEASE_SECS", 60)?),
+                poll_interval: Duration::from_millis(
+                    vars.at_least_one("JET_WORKFLOW_POLL_MS", 1_000)?,
+                ),
+                retention_days: vars.parse("JET_RUN_RETENTION_DAYS", 30)?,
+                max_nodes: vars.at_least_one("JET_WORKFLOW_MAX_NODES", 500)?,
+                max_context_bytes: match vars.get("JET_RUN_MAX_CONTEXT_BYTES") {
+                    None => 16 * 1024 * 1024,
+                    Some(raw) => parse_size(&raw).filter(|n| *n > 0).ok_or_else(|| {
+                        invalid("JET_RUN_MAX_CONTEXT_BYTES", "expected a size such as 16MB")
+                    })?,
+                },
+                max_events: vars.at_least_one("JET_RUN_MAX_EVENTS", 1_000_000)?,
+                scripts_in_flight: vars.at_least_one("JET_SCRIPTS_IN_FLIGHT", 4)?,
+            },
             identity,
             clock_skew: Duration::from_secs(vars.parse("JET_CLOCK_SKEW_SECS", 300)?),
             cors_allowed_origins,

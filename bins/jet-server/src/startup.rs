@@ -1,9 +1,11 @@
 //! Building and running the server, in the order the product requires:
 //! settings → (tracing, in `main`) → data directory and keys → database migrate and connect →
-//! permission catalog sync → identity → background workers (with the change bus) → HTTP.
+//! permission catalog sync → identity → background workers (with the change bus, then the
+//! workflow engine on it) → HTTP.
 //!
 //! On SIGINT or SIGTERM actix stops accepting connections and gives in-flight requests up to
-//! `JET_SHUTDOWN_TIMEOUT_SECS` to finish; then the workers are stopped and [`Application::run_until_stopped`]
+//! `JET_SHUTDOWN_TIMEOUT_SECS` to finish; then the workers are stopped (the workflow engine
+//! stops claiming and gives its node attempts in flight up to that long again) and [`Application::run_until_stopped`]
 //! returns, so the process exits 0.
 
 use std::net::TcpListener;
@@ -90,6 +92,9 @@ pub enum StartupError {
     /// The change bus cannot connect.
     #[error("change bus: {0}")]
     ChangeBus(String),
+    /// The workflow engine cannot start.
+    #[error("{0}")]
+    Engine(String),
     /// The identity provider cannot be set up.
     #[error("identity: {0}")]
     Identity(String),
@@ -178,6 +183,22 @@ impl Application {
             crate::access_sync::follow(announcements, following, stop)
         });
 
+        // The workflow engine, with a pool of its own on PostgreSQL for the same reason as the
+        // audit writer's below: it commits during the drain, after HTTP has stopped.
+        let engine_db = match database::backend_of(&db) {
+            database::Backend::Postgres => database::connect(&database).await?,
+            database::Backend::Sqlite => db.clone(),
+        };
+        let workflows = crate::workflow_runtime::WorkflowRuntime::start(
+            &settings.workflows,
+            settings.shutdown_timeout,
+            engine_db,
+            bus.clone(),
+            Arc::clone(&runner),
+            &mut workers,
+        )
+        .map_err(|e| StartupError::Engine(e.to_string()))?;
+
         // On PostgreSQL the writer gets a pool of its own. Connections of the shared pool are
         // opened on actix's worker runtimes, which are shut down before the writer's final
         // flush; such a connection then fails ("Tokio context … being shutdown") and the last
@@ -217,6 +238,7 @@ impl Application {
             audit: audit_sink,
             caches,
             bus,
+            workflows,
             folder_items: folder_items(),
             api_description: crate::http::openapi::serialized(&crate::http::routes()),
         });
@@ -332,6 +354,10 @@ fn folder_items() -> tenancy::folder_items::FolderItemRegistry {
     items.register(Arc::new(ItemTable {
         entity_type: EntityType::DataQuery,
         table: "data_queries",
+    }));
+    items.register(Arc::new(ItemTable {
+        entity_type: EntityType::Workflow,
+        table: "workflows",
     }));
     items
 }

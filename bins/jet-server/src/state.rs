@@ -44,6 +44,8 @@ pub struct AppState {
     pub caches: crate::access_sync::Caches,
     /// Messages to every server process (cache invalidation; later wake-ups and live events).
     pub bus: change_bus::ChangeBus,
+    /// The workflow engine and the runtime its calls run on.
+    pub workflows: crate::workflow_runtime::WorkflowRuntime,
     /// The item types folders file, each in its owner's table (data queries so far).
     pub folder_items: tenancy::folder_items::FolderItemRegistry,
     /// The OpenAPI document, serialized once at start-up.

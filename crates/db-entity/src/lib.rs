@@ -20,3 +20,6 @@ pub mod tenants;
 pub mod title;
 pub mod user_tenant_configs;
 pub mod users;
+pub mod workflow_edges;
+pub mod workflow_nodes;
+pub mod workflows;

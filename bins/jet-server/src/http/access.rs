@@ -34,6 +34,9 @@ pub struct TenantRule {
     /// one object (`role:<id>:update`) then satisfies the rule, and the checked object id
     /// travels with the permit.
     pub object: Option<&'static str>,
+    /// What the object parameter names: the object itself, or a run whose workflow the
+    /// permission applies to.
+    pub object_of: ObjectOf,
     /// The path parameter naming an object the route *reads* to make a new one (a clone): the
     /// permission stays type-wide (`apikey:create`), and the domain function, given the id,
     /// checks `read` on that object.
@@ -44,6 +47,17 @@ pub struct TenantRule {
     /// status) or the tenant's role list: the tenant's cached access data (`access_sync`) is
     /// invalidated after it, in every process, by the registration.
     pub changes_access: bool,
+}
+
+/// What a rule's object parameter names.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ObjectOf {
+    /// The object the permission applies to.
+    Itself,
+    /// A workflow run ("instance"): the permission applies to the workflow it runs, so an
+    /// asset grant on the workflow covers its runs; a run of an unsaved graph (a test run)
+    /// needs the type-wide permission. A run of another tenant is the same 404 as none.
+    RunOfWorkflow,
 }
 
 /// The permission a tenant route needs.
@@ -73,6 +87,7 @@ impl TenantRule {
         TenantRule {
             need,
             object: None,
+            object_of: ObjectOf::Itself,
             source: None,
             effect,
             changes_access: false,
@@ -116,6 +131,14 @@ impl TenantRule {
     /// The permission applies to the object named by path parameter `param`.
     pub fn on_object(mut self, param: &'static str) -> Self {
         self.object = Some(param);
+        self
+    }
+
+    /// The permission applies to the workflow of the run named by path parameter `param`
+    /// (see [`ObjectOf::RunOfWorkflow`]).
+    pub fn on_run(mut self, param: &'static str) -> Self {
+        self.object = Some(param);
+        self.object_of = ObjectOf::RunOfWorkflow;
         self
     }
 

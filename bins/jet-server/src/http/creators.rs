@@ -1,5 +1,5 @@
-//! Who created an object, for creator rights: the creator of a datasource, a data query (and,
-//! as they land, the other assets) holds every right on it without a grant.
+//! Who created an object, for creator rights: the creator of a datasource, a data query, a
+//! workflow (and, as they land, the other assets) holds every right on it without a grant.
 //!
 //! Looked up only when the caller's grants alone are not enough, so an authorized request pays
 //! nothing for it.
@@ -25,6 +25,13 @@ pub async fn creator_of(
         Resource::DataQuery => datasources::query::get(&state.db, tenant_id, id)
             .await
             .map(|q| q.creator),
+        Resource::Workflow => {
+            return match workflows::definitions::summary(&state.db, tenant_id, id).await {
+                Ok((workflow, _)) => Ok(workflow.creator),
+                Err(workflows::Error::NotFound) => Ok(None),
+                Err(other) => Err(other.into()),
+            };
+        }
         _ => return Ok(None),
     };
     match found {

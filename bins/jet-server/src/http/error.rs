@@ -411,3 +411,51 @@ impl From<datasources::Error> for ApiError {
         }
     }
 }
+
+impl From<workflows::Error> for ApiError {
+    fn from(error: workflows::Error) -> Self {
+        use workflows::Error as E;
+        match error {
+            E::Invalid { field, message } => {
+                ApiError::new(ErrorCode::ValidationError, format!("{field}: {message}"))
+                    .with_detail("field", field)
+            }
+            E::InvalidGraph(issues) => {
+                let listed: Vec<Value> = issues
+                    .iter()
+                    .map(|issue| {
+                        json!({"nodeID": issue.node_id, "edge": issue.edge,
+                            "field": issue.field, "message": issue.message})
+                    })
+                    .collect();
+                let summary = match issues.as_slice() {
+                    [one] => format!("the workflow has a problem: {one}"),
+                    many => format!("the workflow has {} problems; see `issues`", many.len()),
+                };
+                ApiError::new(ErrorCode::ValidationError, summary).with_detail("issues", listed)
+            }
+            E::NotFound => ApiError::not_found(),
+            E::UnknownReference { field, message } => {
+                ApiError::new(ErrorCode::Conflict, format!("{field}: {message}"))
+                    .with_detail("field", field)
+            }
+            E::Disabled => ApiError::new(
+                ErrorCode::Conflict,
+                "the workflow is disabled; enable it to start runs",
+            ),
+            E::RunState { status } => ApiError::new(
+                ErrorCode::Conflict,
+                format!("the run is {}", status.as_str()),
+            )
+            .with_detail("status", status.as_str()),
+            E::ShuttingDown => ApiError::new(
+                ErrorCode::ServiceUnavailable,
+                "this server is stopping; try again",
+            )
+            .with_retry_after(1),
+            E::Denied(denied) => denied.into(),
+            E::Rbac(error) => error.into(),
+            error @ (E::Database(_) | E::Engine(_)) => ApiError::internal(&error),
+        }
+    }
+}

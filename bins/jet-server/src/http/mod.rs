@@ -46,6 +46,8 @@ pub fn routes() -> Vec<Route> {
         routes::apikeys::routes(),
         routes::datasources::routes(),
         routes::queries::routes(),
+        routes::workflows::routes(),
+        routes::workflow_runs::routes(),
     ]
     .into_iter()
     .flatten()

@@ -48,8 +48,8 @@ pub struct TenantMember {
     pub grants: Arc<Grants>,
     /// Proof of the route's declared permission (`None` for membership-only routes).
     permit: Option<Permit>,
-    /// The route's object (checked: the permit is for it) or source (the domain checks it),
-    /// when it declares one.
+    /// The route's object (checked: the permit is for it, or for the workflow of a run the
+    /// route names) or source (the domain checks it), when it declares one.
     object_id: Option<Uuid>,
 }
 
@@ -213,7 +213,15 @@ async fn extract(req: &HttpRequest) -> Result<TenantMember, ApiError> {
             None
         }
         Need::Permission(required) => {
-            let object = rule.object.and(object_id);
+            let object = match (rule.object.and(object_id), rule.object_of) {
+                // The type-wide permission covers every run: no need to look the run up here
+                // (the handler's own lookup answers 404 for a run of another tenant).
+                (Some(_), access::ObjectOf::RunOfWorkflow) if grants.holds(required) => None,
+                (Some(run), access::ObjectOf::RunOfWorkflow) => {
+                    workflow_of_run(state, tenant.id, run).await?
+                }
+                (object, _) => object,
+            };
             let target = object.map(|id| Target {
                 resource: required.resource,
                 id,
@@ -256,6 +264,18 @@ async fn extract(req: &HttpRequest) -> Result<TenantMember, ApiError> {
         permit,
         object_id,
     })
+}
+
+/// The workflow run `run` of the tenant executes (`None` for a test run of an unsaved graph);
+/// a run of another tenant, or none, is 404.
+async fn workflow_of_run(
+    state: &AppState,
+    tenant_id: Uuid,
+    run: Uuid,
+) -> Result<Option<Uuid>, ApiError> {
+    let instance =
+        workflows::instances::find(&state.db, tenant_id, workflow_engine::RunId(run)).await?;
+    Ok(instance.workflow_id)
 }
 
 impl FromRequest for TenantMember {

@@ -10,6 +10,9 @@
 //!   an asset grant on *another* object of that type and still gets 403, a member holding the
 //!   asset grant on *this* object passes the permission check, and strangers get 404 with the
 //!   real object's id in the path;
+//! - a route on a workflow run is checked against the run's workflow: the asset grants name the
+//!   workflow, the path the run (waiting on a data-collection request, whose id fills
+//!   `{requestID}`);
 //! - on a route that copies a declared source object, the type-wide permission without `read`
 //!   on the source → 403 naming `…:read`; with an asset grant to read it → success;
 //! - on a disabled tenant, its admin is refused 403 `TENANT_DISABLED` exactly on the routes not
@@ -17,7 +20,7 @@
 //!
 //! For every `Access::User` route: no credentials → 401, an API key → 403.
 
-use jet_server::http::access::{Access, Effect, Need, TenantRule};
+use jet_server::http::access::{Access, Effect, Need, ObjectOf, TenantRule};
 use jet_server::http::route::Route;
 use serde_json::{Value, json};
 use test_support::{Backend, db_test};
@@ -63,6 +66,11 @@ async fn create_object(app: &TestApp, admin: &str, tenant: &str, resource: &str)
                 "dataQueryID",
             )
         }
+        "workflow" => (
+            "workflows",
+            json!({"workflowTitle": format!("w{n}"), "nodes": form_nodes(), "edges": form_edges()}),
+            "workflowID",
+        ),
         other => panic!("the matrix has no fixture for `{other}` objects: add one"),
     };
     let (status, created) = app
@@ -75,6 +83,64 @@ async fn create_object(app: &TestApp, admin: &str, tenant: &str, resource: &str)
         .await;
     assert_eq!(status, 201, "creating a {resource}: {created}");
     created["data"][id].as_str().unwrap().to_string()
+}
+
+/// start → a data-collection form → end: a run of it waits for an answer.
+fn form_nodes() -> Value {
+    json!([{"id": "start", "type": "start"},
+        {"id": "ask", "type": "dataCollection", "data": {"title": "Who?"}},
+        {"id": "end", "type": "end"}])
+}
+
+fn form_edges() -> Value {
+    json!([{"source": "start", "target": "ask"}, {"source": "ask", "target": "end"}])
+}
+
+/// The object a route with a declared object acts on: the id in its path, the id an asset
+/// grant names (the workflow, for a route on one of its runs), and the values of the other
+/// path parameters (a run's pending request).
+struct Fixture {
+    path_id: String,
+    grant_id: String,
+    others: Vec<(&'static str, String)>,
+}
+
+/// A run of a fresh form workflow in `tenant`, waiting on its form.
+async fn create_run(app: &TestApp, admin: &str, tenant: &str) -> Fixture {
+    let workflow = create_object(app, admin, tenant, "workflow").await;
+    let (status, started) = app
+        .call(
+            "POST",
+            &format!("/api/v1/tenants/{tenant}/workflows/{workflow}/execute"),
+            admin,
+            Some(json!({})),
+        )
+        .await;
+    assert_eq!(status, 201, "{started}");
+    let run = started["data"]["instanceID"].as_str().unwrap().to_string();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    loop {
+        let (_, read) = app
+            .call(
+                "GET",
+                &format!("/api/v1/tenants/{tenant}/workflows/instances/{run}"),
+                admin,
+                None,
+            )
+            .await;
+        if let Some(request) = read["data"]["pendingRequests"][0]["requestID"].as_str() {
+            return Fixture {
+                path_id: run,
+                grant_id: workflow,
+                others: vec![("requestID", request.to_string())],
+            };
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the run never waited: {read}"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
 }
 
 /// What copying an object of `resource` needs besides creating one and reading the source: a
@@ -129,12 +195,20 @@ async fn give_role_with(
     assert_eq!(status, 200, "{body}");
 }
 
-/// The route's path with `{tenantID}` = `tenant`, its object parameter = `object`, and any
-/// other parameter a fresh id.
-fn path_of(route: &Route, rule: Option<&TenantRule>, tenant: &str, object: Option<&str>) -> String {
+/// The route's path with `{tenantID}` = `tenant`, its object parameters from `fixture`, and
+/// any other parameter a fresh id.
+fn path_of(
+    route: &Route,
+    rule: Option<&TenantRule>,
+    tenant: &str,
+    fixture: Option<&Fixture>,
+) -> String {
     let mut path = route.path.to_string();
-    if let (Some(param), Some(object)) = (rule.and_then(|r| r.object.or(r.source)), object) {
-        path = path.replace(&format!("{{{param}}}"), object);
+    if let (Some(param), Some(fixture)) = (rule.and_then(|r| r.object.or(r.source)), fixture) {
+        path = path.replace(&format!("{{{param}}}"), &fixture.path_id);
+        for (other, value) in &fixture.others {
+            path = path.replace(&format!("{{{other}}}"), value);
+        }
     }
     fill_path(&path, tenant)
 }
@@ -196,14 +270,23 @@ async fn every_route_answers_as_its_declared_policy_says(backend: Backend) {
         };
         tenant_routes += 1;
         let permission = rule.permission();
-        let object = match (rule.object.or(rule.source), permission) {
+        let fixture = match (rule.object.or(rule.source), permission) {
+            (Some(_), Some(_)) if rule.object_of == ObjectOf::RunOfWorkflow => {
+                Some(create_run(&app, &alice, &t).await)
+            }
             (Some(_), Some(permission)) => {
                 let resource = permission.resource.as_str();
-                Some(create_object(&app, &alice, &t, resource).await)
+                let id = create_object(&app, &alice, &t, resource).await;
+                Some(Fixture {
+                    path_id: id.clone(),
+                    grant_id: id,
+                    others: Vec::new(),
+                })
             }
             _ => None,
         };
-        let path = path_of(route, Some(&rule), &t, object.as_deref());
+        let object = fixture.as_ref().map(|f| f.grant_id.clone());
+        let path = path_of(route, Some(&rule), &t, fixture.as_ref());
         let body = Some(json!({}));
 
         let (status, answer) = app.call(method, &path, "", body.clone()).await;
@@ -214,7 +297,7 @@ async fn every_route_answers_as_its_declared_policy_says(backend: Backend) {
             status, 404,
             "{route:?} for another tenant's user: {stranger}"
         );
-        let nowhere = path_of(route, Some(&rule), &unknown_tenant, object.as_deref());
+        let nowhere = path_of(route, Some(&rule), &unknown_tenant, fixture.as_ref());
         let (_, nothing) = app.call(method, &nowhere, &bob, body.clone()).await;
         assert_eq!(
             stranger, nothing,

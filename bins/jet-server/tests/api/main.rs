@@ -21,3 +21,4 @@ mod route_table;
 mod startup;
 mod tenants;
 mod walkthrough;
+mod workflows;

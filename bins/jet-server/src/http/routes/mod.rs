@@ -12,3 +12,5 @@ pub mod reference;
 pub mod roles;
 pub mod tenants;
 pub mod users;
+pub mod workflow_runs;
+pub mod workflows;
