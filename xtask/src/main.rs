@@ -14,6 +14,7 @@
 //! cargo xtask bench engine --persisted    the engine on the SQL store vs. the raw writes, both stores
 //! cargo xtask bench api [--sqlite|--postgres]  authorized reads vs. /health, pinned, both stores
 //! cargo xtask bench queries               POST …/run vs. the same SQL through sqlx, PostgreSQL
+//! cargo xtask chaos [--runs N] [--nodes N] [--seconds N] [--sqlite]  runs survive kill -9
 //! ```
 #![allow(clippy::print_stdout)] // printing is this program's job
 
@@ -21,6 +22,7 @@ mod args;
 mod bench;
 mod bench_api;
 mod bench_queries;
+mod chaos;
 mod db;
 mod openapi;
 mod postgres;
@@ -56,6 +58,7 @@ fn main() -> ExitCode {
             &[],
         ),
         "bench" => bench::run(&rest),
+        "chaos" => chaos::run(&rest),
         "help" | "--help" | "-h" => {
             print_usage();
             Ok(())
@@ -111,6 +114,8 @@ fn print_usage() {
          bench engine                  workflow engine overhead per node (no-op nodes, in memory)\n\
          bench engine --persisted      the engine on the SQL store vs. the same writes issued directly, SQLite and PostgreSQL\n\
          bench api [--sqlite|--postgres]  authorized reads vs. /health, pinned, same run (both stores by default)\n\
-         bench queries                 POST .../run vs. the same SQL through sqlx, same PostgreSQL, same run"
+         bench queries                 POST .../run vs. the same SQL through sqlx, same PostgreSQL, same run\n\
+         chaos [--runs N] [--nodes N] [--seconds N] [--sqlite]\n\
+         \x20                             runs of a workflow while kill -9 hits the servers: all complete, effects once per attempt"
     );
 }
