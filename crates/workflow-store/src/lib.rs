@@ -24,14 +24,21 @@
 //!   tasks publishes a hint (`workflow-engine.queued`, at most every 20 ms per store) that
 //!   wakes idle dispatchers of other processes; their poll stays the floor.
 //!
+//! - **Commit hints.** Every commit's run and latest sequence number are gathered for
+//!   [`FLUSH_INTERVAL`] and published (`workflow-engine.committed`), so a live view in any
+//!   process ([`SqlStore::committed_runs`]) knows which logs to read on from; the log, not the
+//!   hint, is what it delivers.
+//!
 //! Times are kept as microseconds since the Unix epoch (`BIGINT`), exact and ordered alike on
 //! both databases.
 
 mod announce;
+mod committed;
 mod error;
 mod rows;
 mod sql;
 mod store;
 
+pub use committed::{Committed, CommittedRuns, FLUSH_INTERVAL};
 pub use error::Error;
 pub use store::SqlStore;

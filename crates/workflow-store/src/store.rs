@@ -13,6 +13,7 @@ use workflow_engine::{
 };
 
 use crate::announce::Announcer;
+use crate::committed::{CommittedRuns, Hints};
 use crate::error::engine_error;
 use crate::rows::{self, micros};
 use crate::sql::{self, RUN_COLUMNS, TASK_COLUMNS, TASK_UPSERT, value_list, value_rows};
@@ -23,6 +24,7 @@ pub struct SqlStore {
     db: DatabaseConnection,
     backend: DbBackend,
     announcer: Announcer,
+    hints: Hints,
 }
 
 impl SqlStore {
@@ -30,12 +32,20 @@ impl SqlStore {
     /// runtime: it subscribes to the bus at once.
     pub fn new(db: DatabaseConnection, bus: ChangeBus) -> Result<Self, crate::Error> {
         let backend = db.get_database_backend();
-        let announcer = Announcer::start(bus)?;
+        let announcer = Announcer::start(bus.clone())?;
+        let hints = Hints::start(bus)?;
         Ok(SqlStore {
             db,
             backend,
             announcer,
+            hints,
         })
+    }
+
+    /// Hints of the runs any process committed events to, for live views: read the log on from
+    /// what was delivered when one arrives (see [`crate::Committed`]).
+    pub fn committed_runs(&self) -> CommittedRuns {
+        self.hints.subscribe()
     }
 
     /// Deletes up to `limit` runs that finished before `before`, with their events and tasks;
@@ -236,6 +246,9 @@ impl RunStore for SqlStore {
         let txn = self.db.begin().await.map_err(engine_error)?;
         self.insert_run(&txn, &run).await?;
         txn.commit().await.map_err(engine_error)?;
+        if let Some(last) = run.events.last() {
+            self.hints.note(run.record.id, last.seq());
+        }
         if !run.tasks.is_empty() {
             self.announcer.queued().await;
         }
@@ -246,6 +259,14 @@ impl RunStore for SqlStore {
         let txn = self.db.begin().await.map_err(engine_error)?;
         self.apply(&txn, &commit).await?;
         txn.commit().await.map_err(engine_error)?;
+        if let Some(last) = commit.events.last() {
+            self.hints.note(commit.run, last.seq());
+        }
+        for child in &commit.new_runs {
+            if let Some(last) = child.events.last() {
+                self.hints.note(child.record.id, last.seq());
+            }
+        }
         if commit.status.is_terminal() {
             self.announcer.finished(commit.run).await;
         }

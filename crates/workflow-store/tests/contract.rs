@@ -477,3 +477,46 @@ async fn an_idle_dispatcher_in_another_process_is_woken_by_queued_work(backend: 
     drop(b);
 }
 db_test!(an_idle_dispatcher_in_another_process_is_woken_by_queued_work);
+
+/// A follower in another process (its own store and bus listener on PostgreSQL) hears commit
+/// hints for a run engine A executes, and by reading the log on from what it delivered after
+/// each hint it hands on every event once, in order, ending with the run's last one.
+async fn commit_hints_let_another_process_follow_a_run_without_gaps(backend: Backend) {
+    let Some(stores) = stores(backend).await else {
+        return;
+    };
+    let follower = stores.another_process().await;
+    let mut hints = follower.committed_runs();
+    let a = workflow_engine::Engine::builder(stores.store.clone())
+        .build()
+        .unwrap();
+    let run = a.start("t-a", workflow(), json!({})).await.unwrap();
+    let mut delivered: Vec<u64> = Vec::new();
+    let mut hints_heard = 0;
+    let follow = async {
+        loop {
+            match hints.next().await.expect("the store is alive") {
+                workflow_store::Committed::Run { run: hinted, .. } if hinted != run => continue,
+                _ => {}
+            }
+            hints_heard += 1;
+            let after = delivered.last().copied().unwrap_or(0);
+            let new = follower.events(run, after).await.unwrap();
+            delivered.extend(new.iter().map(|e| e.seq()));
+            if new.last().is_some_and(|e| e.name() == "RUN_COMPLETED") {
+                return;
+            }
+        }
+    };
+    tokio::time::timeout(Duration::from_secs(20), follow)
+        .await
+        .expect("the follower never saw the run complete");
+    let log = stores.store.events(run, 0).await.unwrap();
+    assert_eq!(
+        delivered,
+        (1..=log.len() as u64).collect::<Vec<_>>(),
+        "every event once, in order"
+    );
+    assert!(hints_heard >= 1);
+}
+db_test!(commit_hints_let_another_process_follow_a_run_without_gaps);
