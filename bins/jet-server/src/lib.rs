@@ -12,6 +12,7 @@ pub mod access_sync;
 pub mod http;
 pub mod key_cache;
 pub mod keys_command;
+pub mod realtime;
 pub mod settings;
 pub mod startup;
 pub mod state;

@@ -16,6 +16,7 @@ mod health;
 mod management;
 mod processes;
 mod rate_limit;
+mod realtime;
 mod reference;
 mod route_table;
 mod startup;
