@@ -35,10 +35,12 @@
 mod announce;
 mod committed;
 mod error;
+mod listing;
 mod rows;
 mod sql;
 mod store;
 
 pub use committed::{Committed, CommittedRuns, FLUSH_INTERVAL};
 pub use error::Error;
+pub use listing::{ListedRun, RunFilter, find_run, list_runs};
 pub use store::SqlStore;

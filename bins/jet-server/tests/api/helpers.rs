@@ -18,6 +18,8 @@ use serde::{Deserialize, Serialize};
 use test_support::tokens::{self, PROJECT_ID, TestKey};
 use test_support::{Backend, TestDatabase};
 
+/// Cloning gives another handle on the same server (another caller's view of it).
+#[derive(Clone)]
 pub struct TestApp {
     pub address: String,
     pub client: reqwest::Client,

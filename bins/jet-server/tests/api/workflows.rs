@@ -558,12 +558,7 @@ async fn another_tenant_finds_no_workflow_run_or_reference(backend: Backend) {
         .unwrap()
         .to_string();
 
-    let b_app = TestApp {
-        address: a.app.address.clone(),
-        client: a.app.client.clone(),
-        database: std::sync::Arc::clone(&a.app.database),
-    };
-    let b = Tenant::new(b_app, "bob").await;
+    let b = Tenant::new(a.app.clone(), "bob").await;
     for (method, path) in [
         ("GET", format!("workflows/{workflow}")),
         ("POST", format!("workflows/{workflow}/execute")),
@@ -648,11 +643,7 @@ async fn a_creator_holds_every_right_on_her_workflow_and_its_runs(backend: Backe
         .await;
     assert_eq!(status, 200, "{body}");
     let carol = Tenant {
-        app: TestApp {
-            address: admin.app.address.clone(),
-            client: admin.app.client.clone(),
-            database: std::sync::Arc::clone(&admin.app.database),
-        },
+        app: admin.app.clone(),
         auth: carol_auth,
         id: admin.id.clone(),
     };

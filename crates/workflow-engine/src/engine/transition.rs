@@ -212,6 +212,18 @@ pub(crate) fn enforce_limits(limits: &RunLimits, state: &mut RunState, tx: &mut 
         fail_run(state, tx, error, None);
         return;
     }
+    // Measuring the context walks all of it: only when this commit changed it.
+    let changes_context = tx.events.iter().any(|event| {
+        matches!(
+            event.kind,
+            EventKind::RunStarted { .. }
+                | EventKind::SystemSet { .. }
+                | EventKind::NodeCompleted { .. }
+        )
+    });
+    if !changes_context {
+        return;
+    }
     let bytes = state.context.encoded_len();
     if bytes > limits.max_context_bytes {
         let error = format!(

@@ -637,7 +637,11 @@ pub async fn cancel(
         CancelOutcome::Cancelled => ("cancelled", RunStatus::Cancelled),
         CancelOutcome::AlreadyCancelled => ("alreadyCancelled", RunStatus::Cancelled),
         CancelOutcome::AlreadyFinished { status } => ("alreadyFinished", status),
-        _ => ("alreadyFinished", RunStatus::Cancelled),
+        other => {
+            // A newer engine's outcome this route does not know: say so rather than guess.
+            tracing::error!(?other, "an unknown cancel outcome");
+            return Err(ApiError::server_error());
+        }
     };
     Ok(ok(RunCancelled {
         instance_id: run.0,
