@@ -23,19 +23,34 @@ use server::{Backend, Pinning, Server};
 
 /// Runs the benchmark.
 pub fn run(raw: &[String]) -> Result<()> {
-    let args = Args::parse(raw, &["postgres", "sqlite"])?;
-    let backends = match (args.switch("sqlite"), args.switch("postgres")) {
-        (true, false) => vec![Backend::Sqlite],
-        (false, true) => vec![Backend::Postgres],
-        _ => vec![Backend::Sqlite, Backend::Postgres],
-    };
+    let backends = backends(raw)?;
     run::cargo(&["build", "--release", "--package", "jet-server"], &[], &[])?;
     let pinning = Pinning::detect();
     let generator = Generator::detect(pinning.load_cpu());
     // Before the runtime exists: its threads inherit the affinity.
     pinning.pin_this_process()?;
     println!("{}; load from {}", pinning.describe(), generator.describe());
-    for backend in backends {
+    on_each_backend(&backends, |backend| bench(backend, &pinning, &generator))
+}
+
+/// The stores named by `--sqlite` / `--postgres` (both when neither or both are).
+pub(crate) fn backends(raw: &[String]) -> Result<Vec<Backend>> {
+    let args = Args::parse(raw, &["postgres", "sqlite"])?;
+    Ok(match (args.switch("sqlite"), args.switch("postgres")) {
+        (true, false) => vec![Backend::Sqlite],
+        (false, true) => vec![Backend::Postgres],
+        _ => vec![Backend::Sqlite, Backend::Postgres],
+    })
+}
+
+/// Runs `bench` for each backend on a runtime of its own, with a fresh PostgreSQL database for
+/// the PostgreSQL one (dropped afterwards).
+pub(crate) fn on_each_backend<F, Fut>(backends: &[Backend], bench: F) -> Result<()>
+where
+    F: Fn(Backend) -> Fut,
+    Fut: std::future::Future<Output = Result<()>>,
+{
+    for &backend in backends {
         if backend == Backend::Postgres {
             // Outside the benchmark's runtime: these helpers run their own.
             postgres::recreate_database(postgres::LOCAL_URL, server::BENCH_DATABASE)?;
@@ -43,7 +58,7 @@ pub fn run(raw: &[String]) -> Result<()> {
         let runtime = tokio::runtime::Builder::new_multi_thread()
             .enable_all()
             .build()?;
-        let outcome = runtime.block_on(bench(backend, &pinning, &generator));
+        let outcome = runtime.block_on(bench(backend));
         drop(runtime);
         if backend == Backend::Postgres {
             postgres::drop_test_databases(postgres::LOCAL_URL)?;

@@ -10,10 +10,10 @@
 use std::future::Future;
 use std::time::{Duration, Instant};
 
-use anyhow::{Context, Result, bail};
-use serde_json::{Value, json};
+use anyhow::{Context, Result};
+use serde_json::json;
 
-use crate::bench_api::load::{Stats, client};
+use crate::bench_api::load::{Stats, client, post};
 use crate::bench_api::seed::Seeded;
 use crate::bench_api::server::{self, Backend, Pinning, Server};
 use crate::{postgres, run};
@@ -76,21 +76,6 @@ where
         samples.extend(worker.await??);
     }
     Ok(Stats::from_samples(samples, MEASURE))
-}
-
-async fn post(client: &reqwest::Client, url: &str, auth: &str, body: Value) -> Result<Value> {
-    let response = client
-        .post(url)
-        .header("authorization", auth)
-        .json(&body)
-        .send()
-        .await?;
-    let status = response.status();
-    let answer: Value = response.json().await?;
-    if !status.is_success() {
-        bail!("{url}: {status} {answer}");
-    }
-    Ok(answer)
 }
 
 async fn bench(pinning: &Pinning) -> Result<()> {

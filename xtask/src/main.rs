@@ -14,6 +14,7 @@
 //! cargo xtask bench engine --persisted    the engine on the SQL store vs. the raw writes, both stores
 //! cargo xtask bench api [--sqlite|--postgres]  authorized reads vs. /health, pinned, both stores
 //! cargo xtask bench queries               POST …/run vs. the same SQL through sqlx, PostgreSQL
+//! cargo xtask bench ws [--sqlite|--postgres]  live run events to 1,000 websocket subscribers
 //! cargo xtask chaos [--runs N] [--nodes N] [--seconds N] [--sqlite]  runs survive kill -9
 //! ```
 #![allow(clippy::print_stdout)] // printing is this program's job
@@ -22,6 +23,7 @@ mod args;
 mod bench;
 mod bench_api;
 mod bench_queries;
+mod bench_ws;
 mod chaos;
 mod db;
 mod openapi;
@@ -115,6 +117,7 @@ fn print_usage() {
          bench engine --persisted      the engine on the SQL store vs. the same writes issued directly, SQLite and PostgreSQL\n\
          bench api [--sqlite|--postgres]  authorized reads vs. /health, pinned, same run (both stores by default)\n\
          bench queries                 POST .../run vs. the same SQL through sqlx, same PostgreSQL, same run\n\
+         bench ws [--sqlite|--postgres]  run events to 1,000 websocket subscribers: latency vs. 1 subscriber, memory per idle socket\n\
          chaos [--runs N] [--nodes N] [--seconds N] [--sqlite]\n\
          \x20                             runs of a workflow while kill -9 hits the servers: all complete, effects once per attempt"
     );

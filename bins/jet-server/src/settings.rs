@@ -119,7 +119,8 @@ pub struct DatasourceSettings {
 /// How the server runs workflows.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct WorkflowSettings {
-    /// Node attempts this process runs at once (`JET_WORKFLOW_CONCURRENCY`).
+    /// Node attempts this process runs at once (`JET_WORKFLOW_CONCURRENCY`); 0 makes it a
+    /// front-end process that executes no nodes (HTTP and realtime only).
     pub concurrency: usize,
     /// How long a claimed node attempt is reserved for this process; after a crash another
     /// process resumes it once this lapses (`JET_WORKFLOW_LEASE_SECS`).
@@ -138,6 +139,29 @@ pub struct WorkflowSettings {
     pub max_events: u64,
     /// Scripts the sandbox runs at once (`JET_SCRIPTS_IN_FLIGHT`).
     pub scripts_in_flight: usize,
+}
+
+/// The realtime socket's limits.
+#[derive(Debug, Clone)]
+pub struct RealtimeSettings {
+    /// Open sockets per user or API key, in this process (`JET_WS_MAX_SOCKETS_PER_PRINCIPAL`).
+    pub max_sockets_per_principal: usize,
+    /// Rooms one socket may subscribe to (`JET_WS_MAX_SUBSCRIPTIONS`).
+    pub max_subscriptions: usize,
+    /// Largest message a client may send, in bytes (`JET_WS_MAX_MESSAGE_BYTES`).
+    pub max_message_bytes: usize,
+    /// Events queued for one socket; a run subscription waits for room beyond that, a live
+    /// feed loses events and closes the socket (`JET_WS_QUEUE_EVENTS`).
+    pub queue_events: usize,
+    /// How long a write to a socket may wait for the client to read before the socket is
+    /// closed as too slow (`JET_WS_STALL_SECS`).
+    pub stall_timeout: Duration,
+    /// How often the server pings; a socket silent for three intervals is closed
+    /// (`JET_WS_HEARTBEAT_SECS`).
+    pub heartbeat: Duration,
+    /// How long a socket opened without credentials has to send its `auth` message
+    /// (`JET_WS_AUTH_TIMEOUT_SECS`).
+    pub auth_timeout: Duration,
 }
 
 /// Everything the server is configured with.
@@ -162,6 +186,8 @@ pub struct Settings {
     pub datasources: DatasourceSettings,
     /// The workflow engine's workers and retention.
     pub workflows: WorkflowSettings,
+    /// The realtime socket's limits.
+    pub realtime: RealtimeSettings,
     /// Which tokens are trusted.
     pub identity: IdentitySettings,
     /// Allowed clock difference for token `iat` and `auth_time`.
@@ -426,7 +452,7 @@ impl Settings {
             previous_encryption_keys,
             datasources,
             workflows: WorkflowSettings {
-                concurrency: vars.at_least_one("JET_WORKFLOW_CONCURRENCY", 10)?,
+                concurrency: vars.parse("JET_WORKFLOW_CONCURRENCY", 10)?,
                 lease: Duration::from_secs(vars.at_least_one("JET_WORKFLOW_LEASE_SECS", 60)?),
                 poll_interval: Duration::from_millis(
                     vars.at_least_one("JET_WORKFLOW_POLL_MS", 1_000)?,
@@ -441,6 +467,23 @@ impl Settings {
                 },
                 max_events: vars.at_least_one("JET_RUN_MAX_EVENTS", 1_000_000)?,
                 scripts_in_flight: vars.at_least_one("JET_SCRIPTS_IN_FLIGHT", 4)?,
+            },
+            realtime: RealtimeSettings {
+                max_sockets_per_principal: vars
+                    .at_least_one("JET_WS_MAX_SOCKETS_PER_PRINCIPAL", 32)?,
+                max_subscriptions: vars.at_least_one("JET_WS_MAX_SUBSCRIPTIONS", 100)?,
+                max_message_bytes: match vars.get("JET_WS_MAX_MESSAGE_BYTES") {
+                    None => 64 * 1024,
+                    Some(raw) => parse_size(&raw).filter(|n| *n > 0).ok_or_else(|| {
+                        invalid("JET_WS_MAX_MESSAGE_BYTES", "expected a size such as 64KB")
+                    })?,
+                },
+                queue_events: vars.at_least_one("JET_WS_QUEUE_EVENTS", 1_024)?,
+                stall_timeout: Duration::from_secs(vars.at_least_one("JET_WS_STALL_SECS", 10)?),
+                heartbeat: Duration::from_secs(vars.at_least_one("JET_WS_HEARTBEAT_SECS", 20)?),
+                auth_timeout: Duration::from_secs(
+                    vars.at_least_one("JET_WS_AUTH_TIMEOUT_SECS", 5)?,
+                ),
             },
             identity,
             clock_skew: Duration::from_secs(vars.parse("JET_CLOCK_SKEW_SECS", 300)?),

@@ -3,7 +3,8 @@
 //! permission catalog sync → identity → background workers (with the change bus, then the
 //! workflow engine on it) → HTTP.
 //!
-//! On SIGINT or SIGTERM actix stops accepting connections and gives in-flight requests up to
+//! On SIGINT or SIGTERM the realtime sockets are closed (1001, so clients reconnect to another
+//! process), actix stops accepting connections and gives in-flight requests up to
 //! `JET_SHUTDOWN_TIMEOUT_SECS` to finish; then the workers are stopped (the workflow engine
 //! stops claiming and gives its node attempts in flight up to that long again) and [`Application::run_until_stopped`]
 //! returns, so the process exits 0.
@@ -20,6 +21,7 @@ use actix_web::{App, HttpServer};
 use database::DatabaseConfig;
 use identity::{JwksHttpSource, KeySource, LocalSigningKey, TokenVerifier, VerifierConfig};
 use ring::rand::SecureRandom;
+use tokio_util::sync::CancellationToken;
 
 use crate::http::middleware::{
     access_log, audit, body_limit, cors, rate_limit, request_id, security_headers,
@@ -114,6 +116,9 @@ pub struct Application {
     port: u16,
     server: Server,
     workers: Workers,
+    /// Cancelled first on a stop: closes realtime sockets and event streams.
+    closing: CancellationToken,
+    handle_signals: bool,
 }
 
 impl std::fmt::Debug for Application {
@@ -192,12 +197,21 @@ impl Application {
         let workflows = crate::workflow_runtime::WorkflowRuntime::start(
             &settings.workflows,
             settings.shutdown_timeout,
-            engine_db,
+            engine_db.clone(),
             bus.clone(),
             Arc::clone(&runner),
             &mut workers,
         )
         .map_err(|e| StartupError::Engine(e.to_string()))?;
+        // The hub lives on this runtime with the engine's pool, like the engine itself.
+        let hub = crate::realtime::hub::Hub::start(
+            workflows.store(),
+            engine_db.clone(),
+            workers.stop_token(),
+        );
+        let closing = CancellationToken::new();
+        let realtime =
+            crate::realtime::Realtime::new(hub, settings.realtime.clone(), closing.clone());
 
         // On PostgreSQL the writer gets a pool of its own. Connections of the shared pool are
         // opened on actix's worker runtimes, which are shut down before the writer's final
@@ -239,6 +253,7 @@ impl Application {
             caches,
             bus,
             workflows,
+            realtime,
             folder_items: folder_items(),
             api_description: crate::http::openapi::serialized(&crate::http::routes()),
         });
@@ -281,14 +296,15 @@ impl Application {
         if let Some(count) = overrides.http_workers {
             server = server.workers(count);
         }
-        if !overrides.handle_signals {
-            server = server.disable_signals();
-        }
+        // Signals are handled in `run_until_stopped`, which closes the sockets first.
+        server = server.disable_signals();
 
         Ok(Application {
             port,
             server: server.run(),
             workers,
+            closing,
+            handle_signals: overrides.handle_signals,
         })
     }
 
@@ -302,12 +318,52 @@ impl Application {
         self.server.handle()
     }
 
+    /// Closes the realtime sockets and event streams (as a signal does before stopping).
+    pub fn close_realtime(&self) {
+        self.closing.cancel();
+    }
+
     /// Serves until stopped (signal or handle), then stops the workers.
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
+        if self.handle_signals {
+            let handle = self.server.handle();
+            let closing = self.closing.clone();
+            tokio::spawn(async move {
+                if stop_signal().await {
+                    tracing::info!("stop signal: closing realtime connections, then HTTP");
+                    closing.cancel();
+                    handle.stop(true).await;
+                }
+            });
+        }
         let outcome = self.server.await;
+        self.closing.cancel();
         self.workers.stop().await;
         tracing::info!("server stopped");
         outcome
+    }
+}
+
+/// Waits for SIGINT or SIGTERM; false when they cannot be listened to.
+async fn stop_signal() -> bool {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        let (Ok(mut interrupt), Ok(mut terminate)) = (
+            signal(SignalKind::interrupt()),
+            signal(SignalKind::terminate()),
+        ) else {
+            tracing::error!("cannot listen to stop signals");
+            return false;
+        };
+        tokio::select! {
+            _ = interrupt.recv() => true,
+            _ = terminate.recv() => true,
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        tokio::signal::ctrl_c().await.is_ok()
     }
 }
 

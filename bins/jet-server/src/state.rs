@@ -46,6 +46,8 @@ pub struct AppState {
     pub bus: change_bus::ChangeBus,
     /// The workflow engine and the runtime its calls run on.
     pub workflows: crate::workflow_runtime::WorkflowRuntime,
+    /// Live runs: the hub, the socket limits.
+    pub realtime: crate::realtime::Realtime,
     /// The item types folders file, each in its owner's table (data queries so far).
     pub folder_items: tenancy::folder_items::FolderItemRegistry,
     /// The OpenAPI document, serialized once at start-up.

@@ -35,6 +35,11 @@ impl Workers {
         });
     }
 
+    /// A token cancelled when the workers stop, for a task that spawns itself.
+    pub fn stop_token(&self) -> CancellationToken {
+        self.cancel.child_token()
+    }
+
     /// Runs `step` every `period` until stopped.
     pub fn spawn_periodic<F>(&mut self, name: &'static str, period: Duration, step: F)
     where

@@ -27,6 +27,7 @@ use crate::workers::Workers;
 #[derive(Debug, Clone)]
 pub struct WorkflowRuntime {
     engine: Arc<Engine>,
+    store: Arc<SqlStore>,
     runtime: Handle,
     limits: GraphLimits,
 }
@@ -66,6 +67,7 @@ impl WorkflowRuntime {
             .build()
             .map_err(|e| EngineStartError(e.to_string()))?;
         let engine = Arc::new(engine);
+        let hub_store = Arc::clone(&store);
         let draining = Arc::clone(&engine);
         workers.spawn("workflow-engine", move |stop| async move {
             stop.cancelled().await;
@@ -79,6 +81,7 @@ impl WorkflowRuntime {
         }
         Ok(WorkflowRuntime {
             engine,
+            store: hub_store,
             runtime: Handle::current(),
             limits: GraphLimits {
                 max_nodes: settings.max_nodes,
@@ -90,6 +93,11 @@ impl WorkflowRuntime {
     /// The engine, for what does not touch the store (validation, node types).
     pub fn engine(&self) -> &Engine {
         &self.engine
+    }
+
+    /// The store runs are kept in (the realtime hub reads their logs).
+    pub fn store(&self) -> Arc<SqlStore> {
+        Arc::clone(&self.store)
     }
 
     /// How big a graph may be.

@@ -57,6 +57,9 @@ pub struct VerifiedIdentity {
     pub picture: Option<String>,
     /// Who issued the token.
     pub provider: Provider,
+    /// When the token expires (Unix seconds): a long-lived connection authenticated by it
+    /// ends then.
+    pub expires_at: i64,
 }
 
 #[derive(Debug)]
@@ -135,6 +138,7 @@ impl TokenVerifier {
             name: claims.name,
             picture: claims.picture,
             provider: self.provider,
+            expires_at: claims.exp,
         })
     }
 }

@@ -42,5 +42,5 @@ mod store;
 
 pub use committed::{Committed, CommittedRuns, FLUSH_INTERVAL};
 pub use error::Error;
-pub use listing::{ListedRun, RunFilter, find_run, list_runs};
+pub use listing::{ListedRun, RunFilter, RunOrigin, find_run, list_runs, run_origin};
 pub use store::SqlStore;

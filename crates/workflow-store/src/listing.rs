@@ -12,7 +12,7 @@ use crate::sql::statement;
 
 const TABLE: &str = "engine_runs";
 const COLUMNS: &str =
-    "id, workflow_id, workflow_version, status, parent_run, created_at, updated_at";
+    "id, workflow_id, workflow_version, status, version, parent_run, created_at, updated_at";
 
 /// One run as a list shows it.
 #[derive(Debug, Clone, PartialEq)]
@@ -25,6 +25,8 @@ pub struct ListedRun {
     pub workflow_version: Option<u64>,
     /// Where it is.
     pub status: RunStatus,
+    /// The sequence number of its last event.
+    pub last_seq: u64,
     /// The run whose sub-workflow node started it.
     pub parent: Option<RunId>,
     /// Creation.
@@ -60,6 +62,7 @@ fn listed(row: &QueryResult) -> Result<ListedRun, Error> {
         workflow_version: version.and_then(|v| u64::try_from(v).ok()),
         status: serde_json::from_value(serde_json::Value::String(status.clone()))
             .map_err(|_| Error::unreadable(TABLE, format!("status {status}")))?,
+        last_seq: u64::try_from(get::<i64>(row, "version")?).unwrap_or_default(),
         parent: get::<Option<uuid::Uuid>>(row, "parent_run")?.map(RunId),
         created_at: time(TABLE, get(row, "created_at")?)?,
         updated_at: time(TABLE, get(row, "updated_at")?)?,
@@ -145,4 +148,32 @@ pub async fn find_run(
     .as_ref()
     .map(listed)
     .transpose()
+}
+
+/// Where a run belongs: its namespace and its host workflow id.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RunOrigin {
+    /// The namespace (the host's tenant).
+    pub namespace: String,
+    /// The host's workflow id from its definition (none for a definition without one).
+    pub workflow_id: Option<String>,
+}
+
+/// The namespace and workflow of run `id`, whatever its namespace (for a host that learns of a
+/// run by its id alone, as a live feed does, and then checks the namespace itself).
+pub async fn run_origin(db: &impl ConnectionTrait, id: RunId) -> Result<Option<RunOrigin>, Error> {
+    let Some(row) = db
+        .query_one_raw(statement(
+            db.get_database_backend(),
+            &format!("SELECT namespace, workflow_id FROM {TABLE} WHERE id = $1"),
+            vec![id.0.into()],
+        ))
+        .await?
+    else {
+        return Ok(None);
+    };
+    Ok(Some(RunOrigin {
+        namespace: get(&row, "namespace")?,
+        workflow_id: get(&row, "workflow_id")?,
+    }))
 }

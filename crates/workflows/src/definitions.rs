@@ -148,6 +148,18 @@ pub async fn list(
         .collect())
 }
 
+/// The tenant of workflow `id` (deleted or unknown: not found), for a caller that knows a
+/// workflow by its id alone (the realtime socket's `workflow:{id}` room) and then checks the
+/// caller's access in that tenant.
+pub async fn tenant_of(db: &impl ConnectionTrait, id: Uuid) -> Result<Uuid, Error> {
+    workflows::Entity::find_by_id(id)
+        .filter(workflows::Column::DeletedAt.is_null())
+        .one(db)
+        .await?
+        .map(|row| row.tenant_id)
+        .ok_or(Error::NotFound)
+}
+
 /// One workflow of the tenant, without its graph (deleted: not found).
 pub async fn summary(
     db: &impl ConnectionTrait,

@@ -24,6 +24,8 @@ pub struct Instance {
     pub workflow_version: Option<u64>,
     /// Where it is.
     pub status: RunStatus,
+    /// The sequence number of its last event.
+    pub last_seq: u64,
     /// The run whose `subWorkflow` node started it.
     pub parent: Option<RunId>,
     /// Creation.
@@ -39,6 +41,7 @@ impl From<ListedRun> for Instance {
             workflow_id: run.workflow_id.and_then(|w| Uuid::parse_str(&w).ok()),
             workflow_version: run.workflow_version,
             status: run.status,
+            last_seq: run.last_seq,
             parent: run.parent,
             created_at: run.created_at,
             updated_at: run.updated_at,

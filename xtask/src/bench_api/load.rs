@@ -146,3 +146,24 @@ impl Stats {
         }
     }
 }
+
+/// POSTs `body` as JSON with `auth`; the answer, or an error naming the status and body.
+pub async fn post(
+    client: &reqwest::Client,
+    url: &str,
+    auth: &str,
+    body: serde_json::Value,
+) -> Result<serde_json::Value> {
+    let response = client
+        .post(url)
+        .header("authorization", auth)
+        .json(&body)
+        .send()
+        .await?;
+    let status = response.status();
+    let answer: serde_json::Value = response.json().await?;
+    if !status.is_success() {
+        bail!("{url}: {status} {answer}");
+    }
+    Ok(answer)
+}

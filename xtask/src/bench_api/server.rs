@@ -130,8 +130,22 @@ impl Drop for Server {
 }
 
 impl Server {
+    /// The server's process id (`taskset` execs it, so it is the child's).
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
     /// Starts the server and waits until `/health` answers.
     pub async fn start(backend: Backend, pinning: &Pinning) -> Result<Self> {
+        Server::start_with(backend, pinning, &[]).await
+    }
+
+    /// [`Server::start`] with more environment variables.
+    pub async fn start_with(
+        backend: Backend,
+        pinning: &Pinning,
+        env: &[(&str, &str)],
+    ) -> Result<Self> {
         let data_dir = tempfile::tempdir()?;
         let port = std::net::TcpListener::bind("127.0.0.1:0")?
             .local_addr()?
@@ -144,6 +158,7 @@ impl Server {
             .env("JET_RATE_LIMIT_PER_IP", "0")
             .env("JET_RATE_LIMIT_PER_PRINCIPAL", "0")
             .env("RUST_LOG", "warn")
+            .envs(env.iter().copied())
             .stdout(Stdio::null())
             .stderr(Stdio::null());
         if backend == Backend::Postgres {

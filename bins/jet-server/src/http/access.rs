@@ -21,6 +21,9 @@ pub enum Access {
     /// A signed-in user, outside any tenant (their own profile, their tenant list). API keys are
     /// refused: a key acts only on its tenant's routes.
     User,
+    /// A signed-in user or an API key, outside any tenant: the realtime socket, which then
+    /// authorizes each subscription in its tenant as the matching tenant route would.
+    Principal,
     /// A principal acting in the tenant named by the path's `{tenantID}`.
     Tenant(TenantRule),
 }

@@ -108,8 +108,31 @@ pub async fn authenticate(req: &HttpRequest) -> Result<Principal, ApiError> {
                 "no credentials: send `Authorization: Bearer <ID token>`",
             )
         })?;
+    let authenticated = authenticate_credentials(state, header).await?;
+    req.extensions_mut()
+        .insert(PrincipalId(authenticated.principal_id.clone()));
+    state.limits.check_principal(&authenticated.principal_id)?;
+    Ok(authenticated.principal)
+}
 
-    let (principal, principal_id) = match Credentials::parse(header)? {
+/// A principal and how long its credentials hold.
+#[derive(Debug, Clone)]
+pub struct Authenticated {
+    /// Who.
+    pub principal: Principal,
+    /// `user:<id>` or `apikey:<id>`, as the access log and the rate limits name it.
+    pub principal_id: String,
+    /// When the ID token expires (API keys: `None`; a revoked key is noticed by the cache).
+    pub expires_at: Option<chrono::DateTime<chrono::Utc>>,
+}
+
+/// Authenticates an `Authorization` header value (`Bearer <ID token>` or `api_key <key>`),
+/// from a request or from the realtime socket's `auth` message.
+pub async fn authenticate_credentials(
+    state: &AppState,
+    header: &str,
+) -> Result<Authenticated, ApiError> {
+    Ok(match Credentials::parse(header)? {
         Credentials::ApiKey(raw) => {
             let digest = crate::key_cache::digest(&raw);
             let resolve = async {
@@ -124,12 +147,16 @@ pub async fn authenticate(req: &HttpRequest) -> Result<Principal, ApiError> {
                 .keys
                 .get_or_load(digest, resolve, |key| key.tenant_id)
                 .await?;
-            let id = format!("apikey:{}", key.id);
-            (Principal::ApiKey(key), id)
+            Authenticated {
+                principal_id: format!("apikey:{}", key.id),
+                principal: Principal::ApiKey(key),
+                expires_at: None,
+            }
         }
         Credentials::IdToken(token) => {
             let now = chrono::Utc::now();
             let identity = state.verifier.verify(&token, now.timestamp()).await?;
+            let expires_at = chrono::DateTime::from_timestamp(identity.expires_at, 0);
             let signed_in = SignedInUser {
                 subject: identity.subject,
                 email: identity.email,
@@ -138,12 +165,11 @@ pub async fn authenticate(req: &HttpRequest) -> Result<Principal, ApiError> {
                 picture: identity.picture,
             };
             let user = sync_signed_in_user(&state.db, &signed_in, now).await?;
-            let id = format!("user:{}", user.id);
-            (Principal::User(user), id)
+            Authenticated {
+                principal_id: format!("user:{}", user.id),
+                principal: Principal::User(user),
+                expires_at,
+            }
         }
-    };
-    req.extensions_mut()
-        .insert(PrincipalId(principal_id.clone()));
-    state.limits.check_principal(&principal_id)?;
-    Ok(principal)
+    })
 }

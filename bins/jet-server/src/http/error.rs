@@ -237,6 +237,16 @@ impl ApiError {
     pub fn code(&self) -> ErrorCode {
         self.code
     }
+
+    /// The envelope's `error` object: `{code, message, …details}` (also the realtime
+    /// protocol's error frames).
+    pub fn body(&self) -> Map<String, Value> {
+        let mut error = Map::new();
+        error.insert("code".into(), json!(self.code.as_str()));
+        error.insert("message".into(), json!(self.message));
+        error.extend(self.details.clone());
+        error
+    }
 }
 
 impl ResponseError for ApiError {
@@ -245,10 +255,7 @@ impl ResponseError for ApiError {
     }
 
     fn error_response(&self) -> HttpResponse {
-        let mut error = Map::new();
-        error.insert("code".into(), json!(self.code.as_str()));
-        error.insert("message".into(), json!(self.message));
-        error.extend(self.details.clone());
+        let error = self.body();
         let mut response = HttpResponse::build(self.status_code());
         if let Some(seconds) = self.retry_after_secs {
             response.insert_header((header::RETRY_AFTER, HeaderValue::from(seconds)));

@@ -175,6 +175,11 @@ fn access_note(access: Access) -> Option<String> {
     match access {
         Access::Public => None,
         Access::User => Some("Callable by signed-in users (not API keys).".into()),
+        Access::Principal => Some(
+            "Callable by signed-in users and API keys; what it reaches in a tenant is checked \
+             there."
+                .into(),
+        ),
         Access::Tenant(rule) => Some(match rule.need {
             Need::Permission(permission) => match (rule.object, rule.source) {
                 (Some(param), _) => {
@@ -200,7 +205,7 @@ fn security(access: Access) -> Option<Value> {
             need: Need::Membership,
             ..
         }) => Some(json!([{"bearer": []}])),
-        Access::Tenant(_) => Some(json!([{"bearer": []}, {"apiKey": []}])),
+        Access::Principal | Access::Tenant(_) => Some(json!([{"bearer": []}, {"apiKey": []}])),
     }
 }
 
@@ -240,7 +245,35 @@ fn success(reply: Reply, schemas: &mut Schemas) -> (&'static str, Value) {
             json!({"description": "The file",
                 "content": {media_type: {"schema": {"type": "string"}}}}),
         ),
+        Reply::Upgrade => (
+            "101",
+            json!({"description": "Switching Protocols: the connection is now the realtime \
+                websocket (see the operation's description)"}),
+        ),
+        Reply::EventStream => (
+            "200",
+            json!({"description": "Server-Sent Events, one run event per `data:` line, \
+                `id:` its sequence number",
+                "content": {"text/event-stream": {"schema": sse_event_schema()}}}),
+        ),
     }
+}
+
+/// One Server-Sent Event of a stream, as SSE clients (and schemathesis) parse it: the stream is
+/// a sequence of these (OpenAPI 3.2's `itemSchema`; 3.1 has no word for it).
+fn sse_event_schema() -> Value {
+    json!({
+        "type": "object",
+        "required": ["data"],
+        "properties": {
+            "id": {"type": "string", "description": "The event's sequence number in its run"},
+            "event": {"type": "string", "enum": ["end"],
+                "description": "Absent for run events; `end` after the run's final status"},
+            "data": {"type": "string", "contentMediaType": "application/json",
+                "description": "The event frame (`docs/realtime.md`); `{}` for `end`"},
+            "retry": {"type": "integer"}
+        }
+    })
 }
 
 /// The codes `route` can answer, by status.
@@ -260,6 +293,7 @@ pub fn error_codes(route: &Route, doc: &Doc) -> BTreeMap<u16, Vec<ErrorCode>> {
     match route.access {
         Access::Public => {}
         Access::User => codes.push(PermissionDenied),
+        Access::Principal => {}
         Access::Tenant(_) => codes.extend([NotFound, PermissionDenied, TenantDisabled]),
     }
     if doc.body.is_some() {

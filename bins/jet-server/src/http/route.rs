@@ -50,6 +50,10 @@ pub enum Reply {
     Bare(SchemaFn),
     /// 200 with a static file of this media type.
     File(&'static str),
+    /// 101: the connection becomes a websocket.
+    Upgrade,
+    /// 200 `text/event-stream`: Server-Sent Events.
+    EventStream,
 }
 
 /// The documentation of one operation.
@@ -242,6 +246,18 @@ impl Route {
     /// Answers 200 with a static file of `media_type`.
     pub fn file(mut self, media_type: &'static str) -> Self {
         self.doc_mut().reply = Some(Reply::File(media_type));
+        self
+    }
+
+    /// Switches to the websocket protocol (101).
+    pub fn upgrade(mut self) -> Self {
+        self.doc_mut().reply = Some(Reply::Upgrade);
+        self
+    }
+
+    /// Answers a stream of Server-Sent Events.
+    pub fn event_stream(mut self) -> Self {
+        self.doc_mut().reply = Some(Reply::EventStream);
         self
     }
 

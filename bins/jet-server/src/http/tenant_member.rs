@@ -181,7 +181,24 @@ async fn extract(req: &HttpRequest) -> Result<TenantMember, ApiError> {
         .app_data::<Data<AppState>>()
         .ok_or_else(ApiError::server_error)?;
     let tenant_id = path_uuid(req, "tenantID")?;
+    let object_id = rule
+        .object
+        .or(rule.source)
+        .map(|param| path_uuid(req, param))
+        .transpose()?;
+    admit(state, principal, tenant_id, rule, object_id).await
+}
 
+/// Checks `rule` for `principal` in `tenant_id`, on `object_id` (the rule's object or source):
+/// what every tenant route does before its handler, and what the realtime socket does for each
+/// subscription. 404 when the principal holds nothing in the tenant.
+pub async fn admit(
+    state: &AppState,
+    principal: Principal,
+    tenant_id: Uuid,
+    rule: TenantRule,
+    object_id: Option<Uuid>,
+) -> Result<TenantMember, ApiError> {
     let subject = subject_of(&principal);
     let load = async {
         load_access(state, &principal, tenant_id)
@@ -200,11 +217,6 @@ async fn extract(req: &HttpRequest) -> Result<TenantMember, ApiError> {
     } = Access::clone(&access);
 
     ensure_usable(&tenant, membership.as_ref(), rule.effect)?;
-    let object_id = rule
-        .object
-        .or(rule.source)
-        .map(|param| path_uuid(req, param))
-        .transpose()?;
     let permit = match rule.need {
         Need::Membership => {
             if membership.is_none() {

@@ -217,9 +217,17 @@ impl TestApp {
     }
 }
 
-/// The JSON body of a response, with its status.
+/// The JSON body of a response, with its status. An event stream (which may never end) is
+/// not read: its body is `{"eventStream": true}`.
 pub async fn json(response: reqwest::Response) -> (u16, serde_json::Value) {
     let status = response.status().as_u16();
+    let is_stream = response
+        .headers()
+        .get("content-type")
+        .is_some_and(|v| v.as_bytes().starts_with(b"text/event-stream"));
+    if is_stream {
+        return (status, serde_json::json!({"eventStream": true}));
+    }
     let body = response.json().await.unwrap_or(serde_json::Value::Null);
     (status, body)
 }

@@ -22,4 +22,5 @@ mod route_table;
 mod startup;
 mod tenants;
 mod walkthrough;
+mod websocket;
 mod workflows;

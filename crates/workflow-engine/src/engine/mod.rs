@@ -35,7 +35,9 @@ pub use snapshot::{CancelOutcome, NodeStatus, NodeSummary, PendingRequest, RunSn
 /// Engine settings.
 #[derive(Debug, Clone)]
 pub struct EngineConfig {
-    /// Node attempts running at once in this engine (default 10).
+    /// Node attempts running at once in this engine (default 10). 0: this engine claims
+    /// nothing; it starts, reads, cancels and answers runs that engines elsewhere on the same
+    /// store execute (a front-end process), and its [`Engine::idle`] never reports.
     pub concurrency: usize,
     /// How long a claimed task is reserved; renewed every third of it while the attempt runs.
     /// After a crash, another engine resumes the task once this lapses (default 60 s).

@@ -20,7 +20,11 @@ use crate::store::{Claimed, QueuedWork, TaskKind};
 
 /// Claims and starts tasks until shutdown.
 pub(crate) async fn dispatch(core: Arc<Core>) {
-    let concurrency = core.config.concurrency.max(1);
+    let concurrency = core.config.concurrency;
+    if concurrency == 0 {
+        // A front-end engine: others execute.
+        return;
+    }
     let slots = Arc::new(Semaphore::new(concurrency));
     let mut queued = core.store.queued_work();
     loop {

@@ -39,7 +39,8 @@ impl CorsPolicy {
         }
     }
 
-    fn allows(&self, origin: &str) -> bool {
+    /// Whether `origin` is on the list (also the realtime socket's Origin check).
+    pub fn allows(&self, origin: &str) -> bool {
         origin != "null" && self.origins.contains(&origin.to_ascii_lowercase())
     }
 }

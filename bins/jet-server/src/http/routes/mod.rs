@@ -8,6 +8,7 @@ pub mod datasources;
 pub mod folders;
 pub mod health;
 pub mod queries;
+pub mod realtime;
 pub mod reference;
 pub mod roles;
 pub mod tenants;

@@ -220,15 +220,15 @@ pub struct RunStarted {
     error: Option<String>,
 }
 
-async fn start_run(
+/// Starts a run of `definition` in the tenant.
+async fn start(
     state: &AppState,
     tenant_id: Uuid,
     definition: WorkflowDefinition,
     input: Map<String, Value>,
-    wait: Option<Duration>,
-) -> Result<HttpResponse, ApiError> {
+) -> Result<RunId, ApiError> {
     let namespace = tenant_id.to_string();
-    let run = state
+    Ok(state
         .workflows
         .call(move |engine| async move {
             engine
@@ -236,7 +236,31 @@ async fn start_run(
                 .await
         })
         .await?
-        .map_err(workflows::Error::from)?;
+        .map_err(workflows::Error::from)?)
+}
+
+/// Starts a run of the tenant's saved workflow `workflow_id` (a disabled one is refused); the
+/// caller has checked `workflow:execute` on it. Also the realtime socket's `run` message.
+pub async fn start_saved(
+    state: &AppState,
+    tenant_id: Uuid,
+    workflow_id: Uuid,
+    input: Map<String, Value>,
+) -> Result<RunId, ApiError> {
+    let workflow = workflows::definitions::get(&state.db, tenant_id, workflow_id).await?;
+    if workflow.summary.is_disabled {
+        return Err(workflows::Error::Disabled.into());
+    }
+    let definition = workflow.definition()?;
+    start(state, tenant_id, definition, input).await
+}
+
+async fn start_run(
+    state: &AppState,
+    tenant_id: Uuid,
+    run: RunId,
+    wait: Option<Duration>,
+) -> Result<HttpResponse, ApiError> {
     let mut started = RunStarted {
         instance_id: run.0,
         status: RunStatus::Pending.as_str(),
@@ -269,20 +293,9 @@ pub async fn execute(
 ) -> Result<HttpResponse, ApiError> {
     let TenantBody { member, body } = request;
     let wait = query::<WaitQuery>(&req)?.duration()?;
-    let workflow =
-        workflows::definitions::get(&state.db, member.tenant_id(), member.object_id()?).await?;
-    if workflow.summary.is_disabled {
-        return Err(workflows::Error::Disabled.into());
-    }
-    let definition = workflow.definition()?;
-    start_run(
-        &state,
-        member.tenant_id(),
-        definition,
-        body.input_values.unwrap_or_default(),
-        wait,
-    )
-    .await
+    let input = body.input_values.unwrap_or_default();
+    let run = start_saved(&state, member.tenant_id(), member.object_id()?, input).await?;
+    start_run(&state, member.tenant_id(), run, wait).await
 }
 
 /// `POST …/workflows/test` body.
@@ -332,14 +345,9 @@ pub async fn test_unsaved(
         None,
     )
     .await?;
-    start_run(
-        &state,
-        member.tenant_id(),
-        definition,
-        body.input_values.unwrap_or_default(),
-        wait,
-    )
-    .await
+    let input = body.input_values.unwrap_or_default();
+    let run = start(&state, member.tenant_id(), definition, input).await?;
+    start_run(&state, member.tenant_id(), run, wait).await
 }
 
 /// A run in a list.

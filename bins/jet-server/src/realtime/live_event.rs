@@ -1,0 +1,140 @@
+//! A run event as clients see it: rendered to its JSON frame once, then shared by every
+//! subscriber (a run with 1,000 watchers is serialized once per event, not 1,000 times).
+//!
+//! The frame carries the original product's event names (`workflow_node_update`,
+//! `workflow_status_update`, `workflow_data_collection_request`) with the run's sequence
+//! number, and the engine's log entry itself under `log`. Context keys starting with `__` (the
+//! engine's and the platform's bookkeeping) never leave the server.
+
+use serde_json::{Map, Value, json};
+use workflow_engine::{Event, RunId};
+
+/// One event of one run, ready to send.
+#[derive(Debug)]
+pub struct LiveEvent {
+    /// The run.
+    pub run: RunId,
+    /// Its sequence number in the run's log.
+    pub seq: u64,
+    /// Whether it changes the run's status (the tenant feed carries only these).
+    pub is_status: bool,
+    /// Whether it ends the run (completed, failed, cancelled).
+    pub is_terminal: bool,
+    /// The frame: a JSON object starting with `{"type":"event"`.
+    frame: String,
+}
+
+impl LiveEvent {
+    /// Renders `event` of `run` (of workflow `workflow_id`).
+    pub fn render(run: RunId, workflow_id: Option<&str>, event: &Event) -> LiveEvent {
+        let mut log = serde_json::to_value(event).unwrap_or(Value::Null);
+        strip_private(&mut log);
+        let (name, status) = classify(event.name(), &log);
+        let mut frame = json!({
+            "type": "event",
+            "event": name,
+            "instanceID": run.0,
+            "workflowID": workflow_id,
+            "seq": event.seq(),
+            "at": event.at(),
+            "nodeID": event.node(),
+            "status": status,
+            "log": log,
+        });
+        if name == "workflow_data_collection_request" {
+            // What `submit` (or `…/requests/{requestID}/submit`) answers.
+            frame["requestID"] = frame["log"]["request_id"].clone();
+            frame["request"] = frame["log"]["suspension"].clone();
+        }
+        LiveEvent {
+            run,
+            seq: event.seq(),
+            is_status: name == "workflow_status_update",
+            is_terminal: matches!(
+                event.name(),
+                "RUN_COMPLETED" | "RUN_FAILED" | "RUN_CANCELLED"
+            ),
+            frame: frame.to_string(),
+        }
+    }
+
+    /// The frame as is (`{"type":"event",…}`), for SSE.
+    pub fn frame(&self) -> &str {
+        &self.frame
+    }
+
+    /// The frame with the subscription's room first (`{"room":"run:…","type":"event",…}`).
+    pub fn frame_in(&self, room: &str) -> String {
+        let body = self.frame.strip_prefix('{').unwrap_or(&self.frame);
+        let room = Value::String(room.to_string());
+        format!("{{\"room\":{room},{body}")
+    }
+}
+
+/// The client-facing event name and status for a log entry.
+fn classify(log_name: &str, log: &Value) -> (&'static str, Option<String>) {
+    let node = |status: &str| ("workflow_node_update", Some(status.to_string()));
+    let run = |status: &str| ("workflow_status_update", Some(status.to_string()));
+    match log_name {
+        "INPUT_SET" | "RUN_RESTARTED" => run("RUNNING"),
+        "RUN_COMPLETED" => run("COMPLETED"),
+        "RUN_FAILED" => run("FAILED"),
+        "RUN_CANCELLED" => run("CANCELLED"),
+        "NODE_DISPATCHED" => node("queued"),
+        "NODE_COMPLETED" => node("success"),
+        "NODE_FAILED" => {
+            let retrying = log["outcome"]["then"] == "retry";
+            node(if retrying { "retrying" } else { "error" })
+        }
+        "CHILD_STARTED" => node("waiting"),
+        "NODE_SUSPENDED" => ("workflow_data_collection_request", Some("waiting".into())),
+        "SYSTEM_SET" => ("workflow_context_update", None),
+        _ => ("workflow_log", None),
+    }
+}
+
+/// Drops `__` keys from the places a log entry carries context: a system patch, a run's input
+/// and a completed node's context patch.
+fn strip_private(log: &mut Value) {
+    for key in ["patch", "input"] {
+        if let Some(Value::Object(map)) = log.get_mut(key) {
+            let kept: Map<String, Value> = std::mem::take(map)
+                .into_iter()
+                .filter(|(key, _)| !key.starts_with("__"))
+                .collect();
+            *map = kept;
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_room_goes_first_and_the_frame_stays_json() {
+        let event = LiveEvent {
+            run: RunId(uuid::Uuid::nil()),
+            seq: 1,
+            is_status: false,
+            is_terminal: false,
+            frame: json!({"type": "event", "seq": 1}).to_string(),
+        };
+        let framed: Value = serde_json::from_str(&event.frame_in("run:\"x\"")).unwrap_or_default();
+        assert_eq!(
+            framed,
+            json!({"room": "run:\"x\"", "type": "event", "seq": 1})
+        );
+    }
+
+    #[test]
+    fn private_keys_are_dropped_from_patches_and_input() {
+        let mut log = json!({"type": "systemSet", "patch": {"__workflowDefinition": {}, "a": 1},
+            "input": {"__secret": 1, "b": 2}});
+        strip_private(&mut log);
+        assert_eq!(
+            log,
+            json!({"type": "systemSet", "patch": {"a": 1}, "input": {"b": 2}})
+        );
+    }
+}
