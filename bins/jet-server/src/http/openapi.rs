@@ -267,8 +267,9 @@ fn sse_event_schema() -> Value {
         "required": ["data"],
         "properties": {
             "id": {"type": "string", "description": "The event's sequence number in its run"},
-            "event": {"type": "string", "enum": ["end"],
-                "description": "Absent for run events; `end` after the run's final status"},
+            "event": {"type": "string", "enum": ["message", "end"],
+                "description": "Absent for run events (`message`, as SSE clients name them); \
+                    `end` after the run's final status"},
             "data": {"type": "string", "contentMediaType": "application/json",
                 "description": "The event frame (`docs/realtime.md`); `{}` for `end`"},
             "retry": {"type": "integer"}

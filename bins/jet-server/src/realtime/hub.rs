@@ -78,6 +78,15 @@ impl Inbox {
         delivery
     }
 
+    /// The next delivery if one is queued now.
+    pub fn try_next(&mut self) -> Option<Delivery> {
+        let delivery = self.receiver.try_recv().ok();
+        if self.receiver.is_empty() && self.behind.swap(false, Ordering::AcqRel) {
+            let _ = self.kick.send(Kick::Behind);
+        }
+        delivery
+    }
+
     /// Fires when a feed's event could not be queued: the reader lost events.
     pub fn lagged(&self) -> &CancellationToken {
         &self.lagged

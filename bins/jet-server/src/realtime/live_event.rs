@@ -6,6 +6,7 @@
 //! number, and the engine's log entry itself under `log`. Context keys starting with `__` (the
 //! engine's and the platform's bookkeeping) never leave the server.
 
+use bytestring::ByteString;
 use serde_json::{Map, Value, json};
 use workflow_engine::{Event, RunId};
 
@@ -20,8 +21,11 @@ pub struct LiveEvent {
     pub is_status: bool,
     /// Whether it ends the run (completed, failed, cancelled).
     pub is_terminal: bool,
-    /// The frame: a JSON object starting with `{"type":"event"`.
-    frame: String,
+    /// The frame in the run's own room (`{"room":"run:…","type":"event",…}`), the room nearly
+    /// every subscriber listens in: built once, and each socket sends a reference to it.
+    in_run_room: ByteString,
+    /// `run:{instanceID}`.
+    run_room: String,
 }
 
 impl LiveEvent {
@@ -46,7 +50,10 @@ impl LiveEvent {
             frame["requestID"] = frame["log"]["request_id"].clone();
             frame["request"] = frame["log"]["suspension"].clone();
         }
+        let run_room = format!("run:{}", run.0);
         LiveEvent {
+            in_run_room: ByteString::from(in_room(&frame.to_string(), &run_room)),
+            run_room,
             run,
             seq: event.seq(),
             is_status: name == "workflow_status_update",
@@ -54,21 +61,39 @@ impl LiveEvent {
                 event.name(),
                 "RUN_COMPLETED" | "RUN_FAILED" | "RUN_CANCELLED"
             ),
-            frame: frame.to_string(),
         }
     }
 
-    /// The frame as is (`{"type":"event",…}`), for SSE.
+    /// The frame in the run's room, for SSE (the stream of one run).
     pub fn frame(&self) -> &str {
-        &self.frame
+        &self.in_run_room
     }
 
     /// The frame with the subscription's room first (`{"room":"run:…","type":"event",…}`).
-    pub fn frame_in(&self, room: &str) -> String {
-        let body = self.frame.strip_prefix('{').unwrap_or(&self.frame);
+    pub fn frame_in(&self, room: &str) -> ByteString {
+        if room == self.run_room {
+            return self.in_run_room.clone();
+        }
+        // What follows the run's room in the shared frame: `,"type":"event",…}`.
+        let rest = self
+            .in_run_room
+            .get(in_room_prefix_len(&self.run_room)..)
+            .unwrap_or_default();
         let room = Value::String(room.to_string());
-        format!("{{\"room\":{room},{body}")
+        ByteString::from(format!("{{\"room\":{room}{rest}"))
     }
+}
+
+/// The length of `{"room":"<room>"` (a run room needs no escaping).
+fn in_room_prefix_len(run_room: &str) -> usize {
+    r#"{"room":""#.len() + run_room.len() + 1
+}
+
+/// `frame` with `"room"` as its first key.
+fn in_room(frame: &str, room: &str) -> String {
+    let body = frame.strip_prefix('{').unwrap_or(frame);
+    let room = Value::String(room.to_string());
+    format!("{{\"room\":{room},{body}")
 }
 
 /// The client-facing event name and status for a log entry.
@@ -113,17 +138,26 @@ mod tests {
 
     #[test]
     fn a_room_goes_first_and_the_frame_stays_json() {
+        let frame = json!({"type": "event", "seq": 1}).to_string();
+        let run = RunId(uuid::Uuid::nil());
         let event = LiveEvent {
-            run: RunId(uuid::Uuid::nil()),
+            in_run_room: ByteString::from(in_room(&frame, &format!("run:{}", run.0))),
+            run_room: format!("run:{}", run.0),
+            run,
             seq: 1,
             is_status: false,
             is_terminal: false,
-            frame: json!({"type": "event", "seq": 1}).to_string(),
         };
         let framed: Value = serde_json::from_str(&event.frame_in("run:\"x\"")).unwrap_or_default();
         assert_eq!(
             framed,
             json!({"room": "run:\"x\"", "type": "event", "seq": 1})
+        );
+        let in_run: Value =
+            serde_json::from_str(&event.frame_in(&format!("run:{}", run.0))).unwrap_or_default();
+        assert_eq!(
+            in_run,
+            json!({"room": format!("run:{}", run.0), "type": "event", "seq": 1})
         );
     }
 

@@ -38,6 +38,8 @@ use crate::state::AppState;
 
 /// How long a close frame may wait for room in the send queue.
 const CLOSE_WAIT: Duration = Duration::from_secs(1);
+/// Deliveries a socket writes in one go before it looks at its other duties again.
+const BATCH: usize = 64;
 
 /// The upgrade handler.
 pub async fn connect(
@@ -149,23 +151,31 @@ impl Connection {
         let lagged = inbox.lagged().clone();
         let mut heartbeat =
             tokio::time::interval_at(Instant::now() + settings.heartbeat, settings.heartbeat);
+        // Made once and reset on a fresh token: a timer made on every turn of the loop would
+        // cost each socket a timer-wheel entry per event.
+        let mut expires_at = self.expires_at();
+        let expiry = tokio::time::sleep_until(deadline(expires_at));
+        tokio::pin!(expiry);
         let outcome = loop {
-            let expiry = expiry(self.auth.as_ref().and_then(|a| a.expires_at));
             let flow = tokio::select! {
                 biased;
                 () = closing.cancelled() => Flow::Close(Close::GoingAway),
                 () = lagged.cancelled() => Flow::Close(Close::TooSlow),
-                () = expiry => Flow::Close(Close::TokenExpired),
+                () = &mut expiry, if expires_at.is_some() => Flow::Close(Close::TokenExpired),
                 message = stream.recv() => match message {
                     Some(message) => self.on_message(message).await,
                     None => Flow::Gone,
                 },
                 delivery = inbox.next() => match delivery {
-                    Some(delivery) => self.send_event(delivery, &closing).await,
+                    Some(delivery) => self.send_events(delivery, &mut inbox, &closing).await,
                     None => Flow::Gone,
                 },
                 _ = heartbeat.tick() => self.beat(settings.heartbeat).await,
             };
+            if self.expires_at() != expires_at {
+                expires_at = self.expires_at();
+                expiry.as_mut().reset(deadline(expires_at));
+            }
             match flow {
                 Flow::Continue => {}
                 Flow::Close(close) => break Some(close),
@@ -227,6 +237,11 @@ impl Connection {
             self.auth = Some(authenticated);
             return Flow::Continue;
         }
+    }
+
+    /// When the socket's ID token expires (`None`: an API key, or not yet authenticated).
+    fn expires_at(&self) -> Option<DateTime<Utc>> {
+        self.auth.as_ref().and_then(|a| a.expires_at)
     }
 
     fn ready_frame(&self) -> String {
@@ -513,6 +528,28 @@ impl Connection {
         });
     }
 
+    /// Sends `first` and the deliveries queued behind it (up to [`BATCH`]) without going
+    /// back through the loop's other branches: under load a socket wakes once for a run of
+    /// events rather than once for each.
+    async fn send_events(
+        &mut self,
+        first: Delivery,
+        inbox: &mut Inbox,
+        closing: &tokio_util::sync::CancellationToken,
+    ) -> Flow {
+        let mut flow = self.send_event(first, closing).await;
+        for _ in 1..BATCH {
+            if !matches!(flow, Flow::Continue) {
+                break;
+            }
+            let Some(next) = inbox.try_next() else {
+                break;
+            };
+            flow = self.send_event(next, closing).await;
+        }
+        flow
+    }
+
     async fn send_event(
         &mut self,
         delivery: Delivery,
@@ -570,13 +607,12 @@ impl Connection {
     }
 }
 
-/// Fires when the token expires (never for API keys).
-async fn expiry(at: Option<DateTime<Utc>>) {
-    match at {
-        Some(at) => {
-            let left = (at - Utc::now()).to_std().unwrap_or(Duration::ZERO);
-            tokio::time::sleep(left).await;
-        }
-        None => std::future::pending().await,
-    }
+/// When a token expiring at `at` expires, on the runtime's clock (a day away when it never
+/// does: the timer is then disabled, see the loop).
+fn deadline(at: Option<DateTime<Utc>>) -> tokio::time::Instant {
+    let left = match at {
+        Some(at) => (at - Utc::now()).to_std().unwrap_or(Duration::ZERO),
+        None => Duration::from_secs(86_400),
+    };
+    tokio::time::Instant::now() + left
 }

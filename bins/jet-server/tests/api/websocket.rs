@@ -542,6 +542,19 @@ async fn the_protocol_refuses_what_it_should(backend: Backend) {
     let short = key.sign(&key.header(), &claims);
     let mut expiring = Client::connect(&app, &format!("Bearer {short}")).await;
     assert!(matches!(expiring.said().await, Said::Closed(Some(4002))));
+
+    // A fresh token sent in time keeps the socket open past the old one's expiry.
+    let now = test_support::tokens::now();
+    claims["exp"] = json!(now + 2);
+    let short = key.sign(&key.header(), &claims);
+    let mut renewed = Client::connect(&app, &format!("Bearer {short}")).await;
+    let fresh = renewed
+        .ask(json!({"type": "auth", "authorization": t.auth}))
+        .await;
+    assert_eq!(fresh["type"], "ack", "{fresh}");
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    let pong = renewed.ask(json!({"type": "ping"})).await;
+    assert_eq!(pong["type"], "pong", "{pong}");
 }
 db_test!(the_protocol_refuses_what_it_should);
 

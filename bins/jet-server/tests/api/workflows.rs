@@ -793,15 +793,25 @@ async fn a_graceful_stop_lets_running_nodes_finish(backend: Backend) {
             .flatten()
             .any(|n| n["node"] == "busy" && n["status"] == status)
     };
+    // "running" means dispatched; the stop must come once the server has claimed the attempt
+    // (its task leased), or there is nothing in flight for it to finish.
+    let store_url = match backend {
+        Backend::Postgres => database.url.clone(),
+        Backend::Sqlite => format!("sqlite://{}?mode=rw", data_dir.join("jet.db").display()),
+    };
+    let store = sea_orm::Database::connect(store_url).await.unwrap();
+    // The database holds this one run.
+    let leased = "SELECT COUNT(*) AS n FROM engine_tasks WHERE lease_owner IS NOT NULL";
     let deadline = Instant::now() + Duration::from_secs(30);
     loop {
         let (_, read) = call(base.clone(), "GET", instance.clone(), None).await;
-        if busy_is(&read, "running") {
+        if busy_is(&read, "running") && claimed(&store, leased).await {
             break;
         }
         assert!(Instant::now() < deadline, "the node never ran: {read}");
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
+    drop(store);
 
     let (code, logs) = stop(first).await;
     assert_eq!(code, Some(0), "{logs}");
@@ -834,3 +844,18 @@ async fn a_graceful_stop_lets_running_nodes_finish(backend: Backend) {
     assert_eq!(code, Some(0), "{logs}");
 }
 db_test!(a_graceful_stop_lets_running_nodes_finish);
+
+/// Whether `count` (a `SELECT COUNT(*) AS n …`) finds a row.
+async fn claimed(store: &sea_orm::DatabaseConnection, count: &str) -> bool {
+    use sea_orm::ConnectionTrait;
+    let row = store
+        .query_one_raw(sea_orm::Statement::from_string(
+            store.get_database_backend(),
+            count,
+        ))
+        .await
+        .unwrap();
+    row.and_then(|r| r.try_get::<i64>("", "n").ok())
+        .unwrap_or(0)
+        > 0
+}
