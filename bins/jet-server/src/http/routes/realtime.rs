@@ -29,7 +29,8 @@ Answers: `ack` or `error {error: {code, message}}` with the codes of the HTTP AP
 \"nodeID\",\"status\",\"log\"}` where `event` is `workflow_node_update`, \
 `workflow_status_update`, `workflow_data_collection_request`, `workflow_context_update` or \
 `workflow_log`.\n\n\
-**Close codes**: 1001 server stopping, 1009 message too big, 4001 not authenticated, \
+**Close codes**: 1001 server stopping, 1002 protocol error, 1007 text not UTF-8, \
+1009 message too big, 4001 not authenticated, \
 4002 token expired, 4008 too slow (the client did not read: resume with `afterSeq`), \
 4010 no heartbeat, 4029 too many sockets.";
 
