@@ -72,19 +72,23 @@ impl Inbox {
     /// overflowed asks the hub to go on from where the subscriptions stopped.
     pub async fn next(&mut self) -> Option<Delivery> {
         let delivery = self.receiver.recv().await;
-        if self.receiver.is_empty() && self.behind.swap(false, Ordering::AcqRel) {
-            let _ = self.kick.send(Kick::Behind);
-        }
+        self.ask_for_more_once_empty();
         delivery
     }
 
     /// The next delivery if one is queued now.
     pub fn try_next(&mut self) -> Option<Delivery> {
         let delivery = self.receiver.try_recv().ok();
+        self.ask_for_more_once_empty();
+        delivery
+    }
+
+    /// Once the queue is empty after it overflowed, asks the hub to serve the subscriptions
+    /// from where they stopped.
+    fn ask_for_more_once_empty(&self) {
         if self.receiver.is_empty() && self.behind.swap(false, Ordering::AcqRel) {
             let _ = self.kick.send(Kick::Behind);
         }
-        delivery
     }
 
     /// Fires when a feed's event could not be queued: the reader lost events.

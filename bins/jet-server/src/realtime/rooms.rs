@@ -105,22 +105,9 @@ pub async fn authorize(
             }))
         }
         Room::Tenant(tenant_id) => {
-            admit(
-                state,
-                principal.clone(),
-                tenant_id,
-                reads(Action::List),
-                None,
-            )
-            .await?;
-            admit(
-                state,
-                principal.clone(),
-                tenant_id,
-                reads(Action::Read),
-                None,
-            )
-            .await?;
+            for action in [Action::List, Action::Read] {
+                admit(state, principal.clone(), tenant_id, reads(action), None).await?;
+            }
             Ok(Source::Feed(FeedScope::Statuses {
                 namespace: tenant_id.to_string(),
             }))
