@@ -19,17 +19,14 @@
 use std::time::{Duration, SystemTime};
 
 use anyhow::{Context, Result, bail};
-use futures_util::{SinkExt, StreamExt};
+use memchr::memmem;
 use serde_json::{Value, json};
-use tokio::net::TcpStream;
-use tokio_tungstenite::tungstenite::client::IntoClientRequest;
-use tokio_tungstenite::tungstenite::{Message, Utf8Bytes};
-use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
 
 use crate::bench_api::load::post;
 use crate::bench_api::seed::Seeded;
 use crate::bench_api::server::{Backend, Pinning, Server};
 use crate::run;
+use crate::ws_client::WsClient;
 
 /// Subscribers of the run in the measured case.
 const SUBSCRIBERS: usize = 1_000;
@@ -41,11 +38,11 @@ const STEP_DELAY_MS: u64 = 20;
 /// the others read and discard.
 const SAMPLE_EVERY: usize = 10;
 /// Runs per case.
-const ROUNDS: usize = 3;
+const ROUNDS: usize = 10;
 /// How long any one wait may take before the benchmark gives up.
 const PATIENCE: Duration = Duration::from_secs(120);
 
-type Socket = WebSocketStream<MaybeTlsStream<TcpStream>>;
+type Socket = WsClient;
 
 /// Runs the benchmark.
 pub fn run(raw: &[String]) -> Result<()> {
@@ -229,13 +226,7 @@ impl Bench {
 
     /// An authenticated socket, past its `ready` frame.
     async fn connect(&self) -> Result<Socket> {
-        let mut request = self.ws_url.as_str().into_client_request()?;
-        request
-            .headers_mut()
-            .insert("authorization", self.auth.parse()?);
-        // As a browser does: each small message goes at once.
-        let (mut socket, _) =
-            tokio_tungstenite::connect_async_with_config(request, None, true).await?;
+        let mut socket = WsClient::connect(&self.ws_url, &[("Authorization", &self.auth)]).await?;
         let ready = next_frame(&mut socket).await?;
         if ready["type"] != "ready" {
             bail!("expected ready, got {ready}");
@@ -290,7 +281,7 @@ impl Bench {
         let room = format!("run:{run}");
         let subscribe = json!({"type": "subscribe", "room": room}).to_string();
         for socket in sockets.iter_mut() {
-            socket.send(Message::text(subscribe.clone())).await?;
+            socket.send_text(&subscribe).await?;
         }
         // Every subscriber reaches the form (replayed or live) before it is answered.
         let mut request = None;
@@ -305,6 +296,7 @@ impl Bench {
         }
         let request = request.context("no data-collection request")?;
         let answered = SystemTime::now();
+
         self.post(
             &format!("workflows/instances/{run}/requests/{request}/submit"),
             json!({"submittedData": {}}),
@@ -324,7 +316,7 @@ impl Bench {
         }
         let unsubscribe = json!({"type": "unsubscribe", "room": room}).to_string();
         for socket in sockets.iter_mut() {
-            socket.send(Message::text(unsubscribe.clone())).await?;
+            socket.send_text(&unsubscribe).await?;
         }
         Ok((latencies, frames))
     }
@@ -349,18 +341,22 @@ async fn read_until_end(
     since: SystemTime,
     sampled: bool,
 ) -> Result<(Vec<Duration>, usize)> {
+    let status = memmem::Finder::new(b"\"workflow_status_update\"");
+    let completed = memmem::Finder::new(b"\"COMPLETED\"");
     let mut stamps = Vec::new();
     let mut frames = 0;
     loop {
-        let (text, received) = next_text(socket).await?;
+        let (text, received) = tokio::time::timeout(PATIENCE, socket.next_text())
+            .await
+            .context("the socket said nothing")??;
         frames += 1;
         if !sampled {
-            if text.contains("\"workflow_status_update\"") && text.contains("\"COMPLETED\"") {
+            if status.find(text).is_some() && completed.find(text).is_some() {
                 return Ok((Vec::new(), frames));
             }
             continue;
         }
-        let seen: Seen<'_> = serde_json::from_str(&text)?;
+        let seen: Seen<'_> = serde_json::from_slice(text)?;
         if seen.kind != "event" {
             continue;
         }
@@ -386,24 +382,12 @@ async fn read_until_end(
     Ok((latencies, frames))
 }
 
+/// The next frame, parsed.
 async fn next_frame(socket: &mut Socket) -> Result<Value> {
-    Ok(serde_json::from_str(&next_text(socket).await?.0)?)
-}
-
-/// The next text frame and when it arrived.
-async fn next_text(socket: &mut Socket) -> Result<(Utf8Bytes, SystemTime)> {
-    loop {
-        let message = tokio::time::timeout(PATIENCE, socket.next())
-            .await
-            .context("the socket said nothing")?
-            .context("the socket closed")??;
-        let received = SystemTime::now();
-        match message {
-            Message::Text(text) => return Ok((text, received)),
-            Message::Close(frame) => bail!("the server closed the socket: {frame:?}"),
-            _ => {}
-        }
-    }
+    let (text, _) = tokio::time::timeout(PATIENCE, socket.next_text())
+        .await
+        .context("the socket said nothing")??;
+    Ok(serde_json::from_slice(text)?)
 }
 
 /// The resident set of process `pid`, in bytes (Linux).

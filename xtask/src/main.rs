@@ -31,6 +31,7 @@ mod postgres;
 mod run;
 mod test;
 mod token;
+mod ws_client;
 
 use std::process::ExitCode;
 

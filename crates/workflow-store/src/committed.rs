@@ -4,24 +4,28 @@
 //!
 //! A hint is not the record: a follower reads the events after the last one it delivered from
 //! the log (`RunStore::events(run, after)`), so what it hands on has no gap and no duplicate
-//! however hints are batched, repeated or lost. Hints are batched: the runs committed within
-//! [`FLUSH_INTERVAL`] travel in one message (the highest sequence number of each), which bounds
-//! the bus traffic per process whatever the commit rate; `Missed` (the bus lost messages) tells
-//! followers to re-read every run they follow.
+//! however hints are batched, repeated or lost. Hints are throttled, not delayed: a commit after
+//! a quiet spell is published at once, and the runs committed within [`FLUSH_INTERVAL`] of a
+//! publication travel together in the next message (the highest sequence number of each), so
+//! a process publishes at most one message per interval whatever its commit rate, and a lone
+//! commit waits for nothing. `Missed` (the bus lost messages) tells followers to re-read every
+//! run they follow.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
 use change_bus::{ChangeBus, Event, Subscription};
-use tokio::sync::broadcast;
+use tokio::sync::{Notify, broadcast};
+use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 use workflow_engine::RunId;
 
 /// The topic of commit hints.
 pub(crate) const TOPIC: &str = "workflow-engine.committed";
 
-/// How long commits are gathered before their hint is published (the added latency).
+/// The least time between two publications of one process: commits that follow one within
+/// this time are gathered and published together when it has passed.
 pub const FLUSH_INTERVAL: Duration = Duration::from_millis(10);
 
 /// PostgreSQL's `NOTIFY` payloads are below 8,000 bytes: a hint line is at most 58 (a test
@@ -67,6 +71,8 @@ impl CommittedRuns {
 #[derive(Debug)]
 pub(crate) struct Hints {
     pending: Arc<Mutex<HashMap<RunId, u64>>>,
+    /// Wakes the flusher: something was noted.
+    noted: Arc<Notify>,
     local: broadcast::Sender<Committed>,
     stop: CancellationToken,
 }
@@ -77,11 +83,18 @@ impl Hints {
         let (local, _) = broadcast::channel(BUFFER);
         let topic = bus.subscribe(TOPIC)?;
         let pending = Arc::new(Mutex::new(HashMap::new()));
+        let noted = Arc::new(Notify::new());
         let stop = CancellationToken::new();
         tokio::spawn(relay(topic, local.clone(), stop.clone()));
-        tokio::spawn(flush(bus, Arc::clone(&pending), stop.clone()));
+        tokio::spawn(flush(
+            bus,
+            Arc::clone(&pending),
+            Arc::clone(&noted),
+            stop.clone(),
+        ));
         Ok(Hints {
             pending,
+            noted,
             local,
             stop,
         })
@@ -92,6 +105,9 @@ impl Hints {
         let mut pending = self.pending.lock().unwrap_or_else(PoisonError::into_inner);
         let latest = pending.entry(run).or_insert(seq);
         *latest = (*latest).max(seq);
+        drop(pending);
+        // Stores a permit when the flusher is busy publishing: the note is not missed.
+        self.noted.notify_one();
     }
 
     /// A new local subscription.
@@ -108,15 +124,27 @@ impl Drop for Hints {
     }
 }
 
-/// Every [`FLUSH_INTERVAL`], publishes what was noted since (nothing when nothing was).
-async fn flush(bus: ChangeBus, pending: Arc<Mutex<HashMap<RunId, u64>>>, stop: CancellationToken) {
-    let mut ticks = tokio::time::interval(FLUSH_INTERVAL);
-    ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+/// Publishes what was noted: at once when the last publication is [`FLUSH_INTERVAL`] old,
+/// else when it will be (what is noted meanwhile joins the same message).
+async fn flush(
+    bus: ChangeBus,
+    pending: Arc<Mutex<HashMap<RunId, u64>>>,
+    noted: Arc<Notify>,
+    stop: CancellationToken,
+) {
+    let mut last: Option<Instant> = None;
     loop {
         tokio::select! {
             () = stop.cancelled() => return,
-            _ = ticks.tick() => {}
+            () = noted.notified() => {}
         }
+        if let Some(last) = last {
+            tokio::select! {
+                () = stop.cancelled() => return,
+                () = tokio::time::sleep_until(last + FLUSH_INTERVAL) => {}
+            }
+        }
+        last = Some(Instant::now());
         let batch: Vec<(RunId, u64)> =
             std::mem::take(&mut *pending.lock().unwrap_or_else(PoisonError::into_inner))
                 .into_iter()

@@ -24,8 +24,9 @@
 //!   tasks publishes a hint (`workflow-engine.queued`, at most every 20 ms per store) that
 //!   wakes idle dispatchers of other processes; their poll stays the floor.
 //!
-//! - **Commit hints.** Every commit's run and latest sequence number are gathered for
-//!   [`FLUSH_INTERVAL`] and published (`workflow-engine.committed`), so a live view in any
+//! - **Commit hints.** Every commit's run and latest sequence number are published
+//!   (`workflow-engine.committed`; a commit after a quiet spell at once, later ones gathered so
+//!   that a process publishes at most once per [`FLUSH_INTERVAL`]), so a live view in any
 //!   process ([`SqlStore::committed_runs`]) knows which logs to read on from; the log, not the
 //!   hint, is what it delivers.
 //!

@@ -20,6 +20,7 @@ use actix_web::web::{Data, Payload};
 use actix_web::{HttpMessage, HttpRequest, HttpResponse};
 use actix_ws::{AggregatedMessage, AggregatedMessageStream, CloseCode, CloseReason, Session};
 use chrono::{DateTime, Utc};
+use futures_util::FutureExt;
 use serde_json::{Value, json};
 use tokio::time::Instant;
 use uuid::Uuid;
@@ -148,7 +149,11 @@ impl Connection {
             return;
         }
         let closing = self.state.realtime.closing.clone();
-        let lagged = inbox.lagged().clone();
+        // Waited on once, not made again on every turn of the loop: each new wait registers
+        // (and drops) a waiter under the token's lock, once per event per socket.
+        let going_away = closing.clone().cancelled_owned();
+        let lagging = inbox.lagged().clone().cancelled_owned();
+        tokio::pin!(going_away, lagging);
         let mut heartbeat =
             tokio::time::interval_at(Instant::now() + settings.heartbeat, settings.heartbeat);
         // Made once and reset on a fresh token: a timer made on every turn of the loop would
@@ -159,8 +164,8 @@ impl Connection {
         let outcome = loop {
             let flow = tokio::select! {
                 biased;
-                () = closing.cancelled() => Flow::Close(Close::GoingAway),
-                () = lagged.cancelled() => Flow::Close(Close::TooSlow),
+                () = &mut going_away => Flow::Close(Close::GoingAway),
+                () = &mut lagging => Flow::Close(Close::TooSlow),
                 () = &mut expiry, if expires_at.is_some() => Flow::Close(Close::TokenExpired),
                 message = stream.recv() => match message {
                     Some(message) => self.on_message(message).await,
@@ -560,11 +565,21 @@ impl Connection {
             return Flow::Continue;
         };
         let frame = delivery.event.frame_in(room);
+        let send = self.session.text(frame);
+        tokio::pin!(send);
+        // Nearly every write goes through at once: those need no stall timer (each one made
+        // and dropped is a timer-wheel insert and removal per event per socket).
+        if let Some(sent) = (&mut send).now_or_never() {
+            return match sent {
+                Ok(()) => Flow::Continue,
+                Err(_) => Flow::Gone,
+            };
+        }
         // The session's own queue is short: a client that reads nothing blocks this write
         // once the kernel's buffers are full too.
         let stall = self.state.realtime.settings.stall_timeout;
         tokio::select! {
-            sent = self.session.text(frame) => match sent {
+            sent = send => match sent {
                 Ok(()) => Flow::Continue,
                 Err(_) => Flow::Gone,
             },

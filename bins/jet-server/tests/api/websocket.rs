@@ -211,6 +211,23 @@ impl Tenant {
         read["data"].clone()
     }
 
+    /// Waits until `run` has ended (its last event is committed and handed on).
+    async fn ended(&self, run: &str) {
+        let deadline = tokio::time::Instant::now() + PATIENCE;
+        loop {
+            let read = self.instance(run).await;
+            if ["COMPLETED", "FAILED", "CANCELLED"].contains(&read["status"].as_str().unwrap_or(""))
+            {
+                return;
+            }
+            assert!(
+                tokio::time::Instant::now() < deadline,
+                "never ended: {read}"
+            );
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
+
     async fn pending_request(&self, run: &str) -> String {
         let deadline = tokio::time::Instant::now() + PATIENCE;
         loop {
@@ -662,7 +679,9 @@ async fn every_room_refuses_strangers_and_members_without_read(backend: Backend)
         sockets.push((auth.clone(), client));
     }
 
-    // Another run of the workflow goes by; a watcher with every right sees it end.
+    // Another run of the workflow goes by; a watcher with every right sees it end. The first
+    // run has ended first, so that the feeds carry the second run's events only.
+    t.ended(&run).await;
     let mut watcher = Client::connect(&app, &t.auth).await;
     for room in [format!("workflow:{workflow}"), format!("tenant:{}", t.id)] {
         let ack = watcher
