@@ -21,6 +21,7 @@ mod m20261203_000003_change_bus;
 mod m20261204_000004_datasources;
 mod m20261207_000005_engine_store;
 mod m20261207_000006_workflows;
+mod m20261207_000007_cron_jobs;
 
 /// Every migration, in order.
 #[derive(Debug)]
@@ -36,6 +37,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261204_000004_datasources::Migration),
             Box::new(m20261207_000005_engine_store::Migration),
             Box::new(m20261207_000006_workflows::Migration),
+            Box::new(m20261207_000007_cron_jobs::Migration),
         ]
     }
 }

@@ -35,13 +35,13 @@ async fn concurrent_migrations_all_succeed_and_apply_once(backend: Backend) {
     for result in results {
         result.unwrap();
     }
-    // 22 platform tables (12 in the first migration, folders in the second, the change bus's
+    // 24 platform tables (12 in the first migration, folders in the second, the change bus's
     // overflow in the third, datasources and data queries in the fourth, the engine's runs,
-    // events and tasks in the fifth, workflows with their nodes and edges in the sixth) plus
-    // seaql_migrations.
-    assert_eq!(table_count(&config, backend).await, 23);
+    // events and tasks in the fifth, workflows with their nodes and edges in the sixth, cron
+    // jobs and their fires in the seventh) plus seaql_migrations.
+    assert_eq!(table_count(&config, backend).await, 25);
     migrate(&config).await.unwrap();
-    assert_eq!(table_count(&config, backend).await, 23);
+    assert_eq!(table_count(&config, backend).await, 25);
     ping(&connect(&config).await.unwrap()).await.unwrap();
 }
 db_test!(concurrent_migrations_all_succeed_and_apply_once);

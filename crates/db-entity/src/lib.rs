@@ -7,6 +7,8 @@
 pub mod api_key_roles;
 pub mod api_keys;
 pub mod audit_logs;
+pub mod cron_fires;
+pub mod cron_jobs;
 pub mod data_queries;
 pub mod datasources;
 pub mod folders;
