@@ -57,6 +57,10 @@ pub enum Error {
     /// retries these itself; stores return it.
     #[error("the run changed concurrently")]
     Conflict,
+    /// [`Engine::start_as`](crate::Engine::start_as): a run with this id exists already (the
+    /// start happened before).
+    #[error("a run with id {} exists already", .0.0)]
+    RunExists(crate::RunId),
     /// The store failed.
     #[error("store failure: {0}")]
     Store(Box<dyn std::error::Error + Send + Sync>),

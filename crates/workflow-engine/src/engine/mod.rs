@@ -273,9 +273,24 @@ impl Engine {
         workflow: WorkflowDefinition,
         input: Value,
     ) -> Result<RunId, Error> {
+        self.start_as(RunId::new(), namespace, workflow, input)
+            .await
+    }
+
+    /// [`start`](Engine::start) with an id the caller chose: at most one run ever has it, so
+    /// a start that may be attempted twice (a scheduler firing after a crash, a retried
+    /// request carrying an idempotency key) starts one run. The second attempt gets
+    /// [`Error::RunExists`] and nothing else happens. Ids should be UUIDv7-shaped (ids sort by
+    /// creation time); derive them from what makes the start unique.
+    pub async fn start_as(
+        &self,
+        run_id: RunId,
+        namespace: &str,
+        workflow: WorkflowDefinition,
+        input: Value,
+    ) -> Result<RunId, Error> {
         let compiled = self.compile(workflow)?;
         let input = inputs::check(&compiled.definition().options.input_definitions, input)?;
-        let run_id = RunId::new();
         let (run, _) = transition::new_run(
             run_id,
             namespace.to_string(),
@@ -288,7 +303,11 @@ impl Engine {
         let publish = self.core.sink.as_ref().map(|_| {
             crate::observe::published_events(run_id, namespace, &run.events, || Value::Null)
         });
-        self.core.store.create(run).await?;
+        match self.core.store.create(run).await {
+            Ok(()) => {}
+            Err(Error::Conflict) => return Err(Error::RunExists(run_id)),
+            Err(other) => return Err(other),
+        }
         if let (Some(sink), Some(events)) = (&self.core.sink, publish) {
             events.into_iter().for_each(|event| sink.publish(event));
         }
