@@ -3,11 +3,13 @@
 //! Cron jobs without HTTP: [`schedule`] (a cron expression read in an IANA zone, DST-correct
 //! fire times as UTC instants), [`due`] (which fires a job owes at an instant, after downtime
 //! too, by its misfire policy) and [`jobs`] (the saved jobs of a tenant, checked against what
-//! the saver may run). The exactly-once claim of a fire, its history and the ticker come next
-//! (issue 14); `docs/decisions.md` says why the ticker is ours and not tokio-cron-scheduler's.
+//! the saver may run) and [`fires`] (the claim of a fire time, unique per job, the run id derived
+//! from it, the outcome and the history). The ticker that drives them comes next (issue 14);
+//! `docs/decisions.md` says why the ticker is ours and not tokio-cron-scheduler's.
 
 pub mod due;
 mod error;
+pub mod fires;
 pub mod jobs;
 pub mod schedule;
 

@@ -1,9 +1,11 @@
-//! Saved cron jobs on a real platform database (SQLite and PostgreSQL): each save checks its
-//! schedule, zone, target and the saver's right to run the target, and computes the next fire
-//! time; another tenant's jobs and targets are not found.
+//! Cron jobs and their fires on a real platform database (SQLite and PostgreSQL): each save
+//! checks its schedule, zone, target and the saver's right to run the target, and computes the
+//! next fire time; another tenant's jobs and targets are not found; a fire time is claimed once
+//! however many claim it at once, the next fire time moves once, and the history pages.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use chrono::{DateTime, Utc};
+use cron_jobs::fires::{self, FireStatus, Trigger};
 use cron_jobs::jobs::{self, JobSpec, Overlap, Target};
 use cron_jobs::{Error, Misfire};
 use db_entity::workflows;
@@ -242,3 +244,96 @@ async fn saves_refuse_bad_fields_foreign_targets_and_savers_who_cannot_run_the_t
     .unwrap();
 }
 db_test!(saves_refuse_bad_fields_foreign_targets_and_savers_who_cannot_run_the_target);
+
+async fn a_fire_time_is_claimed_once_and_the_next_fire_time_moves_once(backend: Backend) {
+    let Some((_guard, db)) = test_support::migrated(backend).await else {
+        return;
+    };
+    rbac::store::sync_catalog(&db).await.unwrap();
+    let a = tenant(&db, "alice").await;
+    let b = tenant(&db, "bob").await;
+    let grants = Grants::new();
+    let create = permit(a, Subject::System, &grants, Action::Create);
+    let mut every_second = spec(Target::Workflow(workflow(&db, a).await));
+    every_second.schedule = "* * * * * *".into();
+    let now = at("2026-05-01T10:00:00.200Z");
+    let job = jobs::create(&db, &create, &grants, every_second, now)
+        .await
+        .unwrap();
+    let first = job.next_fire_at.unwrap();
+    assert_eq!(first, at("2026-05-01T10:00:01Z"));
+
+    // Twenty fire times, each claimed by eight racers at once: one wins each.
+    let times: Vec<DateTime<Utc>> = (0..20)
+        .map(|i| first + chrono::Duration::seconds(i))
+        .collect();
+    let racers = times.iter().flat_map(|t| {
+        let (db, job) = (&db, &job);
+        (0..8).map(move |_| fires::claim(db, job, *t, Trigger::Scheduled, now))
+    });
+    let claims = futures_util::future::join_all(racers).await;
+    let won: Vec<_> = claims.into_iter().filter_map(|c| c.unwrap()).collect();
+    assert_eq!(won.len(), times.len());
+    let mut claimed_times: Vec<_> = won.iter().map(|c| c.scheduled_for).collect();
+    claimed_times.sort();
+    assert_eq!(claimed_times, times);
+    assert!(
+        fires::claim(&db, &job, first, Trigger::Manual, now)
+            .await
+            .unwrap()
+            .is_none()
+    );
+
+    // The next fire time moves from where it was, once.
+    let second = first + chrono::Duration::seconds(1);
+    assert!(
+        fires::advance(&db, job.id, first, Some(second))
+            .await
+            .unwrap()
+    );
+    assert!(
+        !fires::advance(&db, job.id, first, Some(second))
+            .await
+            .unwrap()
+    );
+    assert_eq!(
+        jobs::get(&db, a, job.id).await.unwrap().next_fire_at,
+        Some(second)
+    );
+
+    // Claimed and never started: found for completion; started: not any more.
+    let later = now + chrono::Duration::seconds(30);
+    assert_eq!(fires::unstarted(&db, later, 100).await.unwrap().len(), 20);
+    let oldest = won.iter().min_by_key(|c| c.scheduled_for).unwrap();
+    fires::started(&db, oldest.fire_id, Some(oldest.run_id), later)
+        .await
+        .unwrap();
+    fires::finished(
+        &db,
+        oldest.fire_id,
+        FireStatus::Failed,
+        Some("the workflow failed".into()),
+        None,
+        later + chrono::Duration::milliseconds(1500),
+    )
+    .await
+    .unwrap();
+    assert_eq!(fires::unstarted(&db, later, 100).await.unwrap().len(), 19);
+
+    // The history: newest first, paged, with the outcome; nothing for another tenant.
+    let (page, total) = fires::history(&db, a, job.id, 15, 10).await.unwrap();
+    assert_eq!(total, 20);
+    assert_eq!(page.len(), 5);
+    let last = page.last().unwrap();
+    assert_eq!(last.scheduled_for, first);
+    assert_eq!(last.status, FireStatus::Failed);
+    assert_eq!(last.error.as_deref(), Some("the workflow failed"));
+    assert_eq!(last.instance_id, Some(oldest.run_id));
+    assert_eq!(last.duration(), Some(chrono::Duration::milliseconds(1500)));
+    assert!(
+        page.windows(2)
+            .all(|w| w[0].scheduled_for > w[1].scheduled_for)
+    );
+    assert_eq!(fires::history(&db, b, job.id, 0, 10).await.unwrap().1, 0);
+}
+db_test!(a_fire_time_is_claimed_once_and_the_next_fire_time_moves_once);
