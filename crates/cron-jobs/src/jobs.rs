@@ -207,6 +207,23 @@ impl CronJob {
     }
 }
 
+/// Reads a stored row (the ticker reads rows of every tenant).
+pub(crate) fn from_row(row: cron_jobs::Model) -> Result<CronJob, Error> {
+    CronJob::from_row(row)
+}
+
+/// Job `id` of whichever tenant (the ticker's recovery, which starts from a fire).
+pub(crate) async fn find_any(
+    db: &impl ConnectionTrait,
+    id: Uuid,
+) -> Result<Option<CronJob>, Error> {
+    cron_jobs::Entity::find_by_id(id)
+        .one(db)
+        .await?
+        .map(CronJob::from_row)
+        .transpose()
+}
+
 /// The tenant's jobs by title; `folder` keeps one folder's.
 pub async fn list(
     db: &impl ConnectionTrait,

@@ -4,9 +4,12 @@
 //! however many claim it at once, the next fire time moves once, and the history pages.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+use std::sync::{Arc, Mutex};
+
 use chrono::{DateTime, Utc};
 use cron_jobs::fires::{self, FireStatus, Trigger};
-use cron_jobs::jobs::{self, JobSpec, Overlap, Target};
+use cron_jobs::jobs::{self, CronJob, JobSpec, Overlap, Target};
+use cron_jobs::ticker::{Launcher, Ticker, TickerConfig};
 use cron_jobs::{Error, Misfire};
 use db_entity::workflows;
 use rbac::{Action, Grants, Permission, Resource, Subject};
@@ -337,3 +340,268 @@ async fn a_fire_time_is_claimed_once_and_the_next_fire_time_moves_once(backend: 
     assert_eq!(fires::history(&db, b, job.id, 0, 10).await.unwrap().1, 0);
 }
 db_test!(a_fire_time_is_claimed_once_and_the_next_fire_time_moves_once);
+
+/// Records what it is asked to launch, and answers the claim's run id (as the server's
+/// launcher does for a workflow).
+#[derive(Default)]
+struct Recorder {
+    launched: Mutex<Vec<(DateTime<Utc>, Uuid)>>,
+}
+
+#[async_trait::async_trait]
+impl Launcher for Recorder {
+    async fn launch(
+        &self,
+        _job: &CronJob,
+        claimed: &fires::Claimed,
+    ) -> Result<Option<Uuid>, String> {
+        self.launched
+            .lock()
+            .unwrap()
+            .push((claimed.scheduled_for, claimed.run_id));
+        Ok(Some(claimed.run_id))
+    }
+}
+
+impl Recorder {
+    fn times(&self) -> Vec<DateTime<Utc>> {
+        let mut times: Vec<_> = self.launched.lock().unwrap().iter().map(|l| l.0).collect();
+        times.sort();
+        times
+    }
+}
+
+async fn a_saved_job(
+    db: &DatabaseConnection,
+    schedule: &str,
+    zone: &str,
+    misfire: Misfire,
+    now: DateTime<Utc>,
+) -> CronJob {
+    rbac::store::sync_catalog(db).await.unwrap();
+    let a = tenant(db, "alice").await;
+    let grants = Grants::new();
+    let mut job = spec(Target::Workflow(workflow(db, a).await));
+    job.schedule = schedule.into();
+    job.time_zone = zone.into();
+    job.misfire = misfire;
+    job.overlap = Overlap::Allow;
+    jobs::create(
+        db,
+        &permit(a, Subject::System, &grants, Action::Create),
+        &grants,
+        job,
+        now,
+    )
+    .await
+    .unwrap()
+}
+
+async fn two_tickers_fire_each_second_once(backend: Backend) {
+    let Some((guard, db)) = test_support::migrated(backend).await else {
+        return;
+    };
+    let start = at("2026-05-01T10:00:00.300Z");
+    let job = a_saved_job(&db, "* * * * * *", "UTC", Misfire::Skip, start).await;
+    let other_process = sea_orm::Database::connect(&guard.url).await.unwrap();
+    let recorder = Arc::new(Recorder::default());
+    let tickers = [db.clone(), other_process]
+        .map(|db| Ticker::new(db, recorder.clone(), TickerConfig::default()));
+    // Ten seconds of passes every 100 ms, both tickers at the same instants.
+    for step in 1..=100 {
+        let now = start + chrono::Duration::milliseconds(100 * step);
+        let passes = futures_util::future::join_all(tickers.iter().map(|t| t.tick(now))).await;
+        for pass in passes {
+            pass.unwrap();
+        }
+    }
+    let expected: Vec<_> = (1..=10)
+        .map(|s| at("2026-05-01T10:00:00Z") + chrono::Duration::seconds(s))
+        .collect();
+    assert_eq!(recorder.times(), expected);
+    let (history, total) = fires::history(&db, job.tenant_id, job.id, 0, 100)
+        .await
+        .unwrap();
+    assert_eq!(total, 10);
+    assert!(
+        history
+            .iter()
+            .all(|f| f.status == FireStatus::Running && f.instance_id.is_some())
+    );
+}
+db_test!(two_tickers_fire_each_second_once);
+
+async fn after_downtime_skip_fires_nothing_missed_and_run_once_fires_once(backend: Backend) {
+    let Some((_guard, db)) = test_support::migrated(backend).await else {
+        return;
+    };
+    let saved = at("2026-05-01T10:00:30Z");
+    let skip = a_saved_job(&db, "* * * * *", "UTC", Misfire::Skip, saved).await;
+    let mut make_up = skip.spec.clone();
+    make_up.misfire = Misfire::RunOnce;
+    let grants = Grants::new();
+    let run_once = jobs::create(
+        &db,
+        &permit(skip.tenant_id, Subject::System, &grants, Action::Create),
+        &grants,
+        make_up,
+        saved,
+    )
+    .await
+    .unwrap();
+    let recorder = Arc::new(Recorder::default());
+    let ticker = Ticker::new(db.clone(), recorder.clone(), TickerConfig::default());
+    // The server was down from 10:00:30 to 12:30:20: 10:01 … 12:29 were missed.
+    ticker.tick(at("2026-05-01T12:30:20Z")).await.unwrap();
+    let fired = |job: &CronJob| {
+        let db = db.clone();
+        let (tenant, id) = (job.tenant_id, job.id);
+        async move {
+            let (history, _) = fires::history(&db, tenant, id, 0, 100).await.unwrap();
+            history
+                .iter()
+                .map(|f| (f.scheduled_for, f.trigger.clone()))
+                .collect::<Vec<_>>()
+        }
+    };
+    assert_eq!(
+        fired(&skip).await,
+        [(at("2026-05-01T12:30:00Z"), "scheduled".to_string())]
+    );
+    assert_eq!(
+        fired(&run_once).await,
+        [
+            (at("2026-05-01T12:30:00Z"), "scheduled".to_string()),
+            (at("2026-05-01T12:29:00Z"), "makeUp".to_string()),
+        ]
+    );
+    assert_eq!(
+        jobs::get(&db, skip.tenant_id, skip.id)
+            .await
+            .unwrap()
+            .next_fire_at,
+        Some(at("2026-05-01T12:31:00Z"))
+    );
+}
+db_test!(after_downtime_skip_fires_nothing_missed_and_run_once_fires_once);
+
+async fn a_job_at_0230_berlin_fires_once_on_both_dst_change_days(backend: Backend) {
+    let Some((_guard, db)) = test_support::migrated(backend).await else {
+        return;
+    };
+    let job = a_saved_job(
+        &db,
+        "30 2 * * *",
+        "Europe/Berlin",
+        Misfire::Skip,
+        at("2026-03-27T12:00:00Z"),
+    )
+    .await;
+    let recorder = Arc::new(Recorder::default());
+    let ticker = Ticker::new(db.clone(), recorder.clone(), TickerConfig::default());
+    // The injected clock: a pass 50 ms after each next fire time, over both change days.
+    let mut fires_seen = 0;
+    loop {
+        let next = jobs::get(&db, job.tenant_id, job.id)
+            .await
+            .unwrap()
+            .next_fire_at
+            .unwrap();
+        if next > at("2026-10-27T00:00:00Z") {
+            break;
+        }
+        ticker
+            .tick(next + chrono::Duration::milliseconds(50))
+            .await
+            .unwrap();
+        fires_seen += 1;
+        assert!(fires_seen < 400, "the job never moved on");
+    }
+    let times = recorder.times();
+    let on = |day: &str| {
+        times
+            .iter()
+            .filter(|t| t.format("%Y-%m-%d").to_string() == day)
+            .count()
+    };
+    // Spring forward (02:30 does not exist: 03:00 CEST = 01:00 UTC) and fall back (02:30
+    // happens twice: once, at 02:30 CEST = 00:30 UTC).
+    assert_eq!(on("2026-03-29"), 1);
+    assert!(times.contains(&at("2026-03-29T01:00:00Z")));
+    assert_eq!(on("2026-10-25"), 1);
+    assert!(times.contains(&at("2026-10-25T00:30:00Z")));
+    // One fire a day, every day between.
+    assert_eq!(times.len(), 213);
+}
+db_test!(a_job_at_0230_berlin_fires_once_on_both_dst_change_days);
+
+async fn a_claim_whose_process_died_is_launched_once_and_overlap_skip_skips(backend: Backend) {
+    let Some((_guard, db)) = test_support::migrated(backend).await else {
+        return;
+    };
+    let start = at("2026-05-01T10:00:00.300Z");
+    let job = a_saved_job(&db, "* * * * * *", "UTC", Misfire::Skip, start).await;
+    let recorder = Arc::new(Recorder::default());
+    let ticker = Ticker::new(db.clone(), recorder.clone(), TickerConfig::default());
+    // A process claimed 10:00:01 and died before launching it.
+    let orphan = at("2026-05-01T10:00:01Z");
+    fires::claim(&db, &job, orphan, Trigger::Scheduled, orphan)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        ticker
+            .recover(orphan + chrono::Duration::seconds(5))
+            .await
+            .unwrap(),
+        0
+    );
+    assert_eq!(
+        ticker
+            .recover(orphan + chrono::Duration::seconds(31))
+            .await
+            .unwrap(),
+        1
+    );
+    assert_eq!(
+        ticker
+            .recover(orphan + chrono::Duration::seconds(32))
+            .await
+            .unwrap(),
+        0
+    );
+    assert_eq!(recorder.times(), [orphan]);
+
+    // Overlap `skip`: while the 10:00:01 fire runs, the next ones are recorded as skipped.
+    let mut no_overlap = job.spec.clone();
+    no_overlap.overlap = Overlap::Skip;
+    let grants = Grants::new();
+    jobs::update(
+        &db,
+        &permit(job.tenant_id, Subject::System, &grants, Action::Update),
+        &grants,
+        job.id,
+        no_overlap,
+        orphan,
+    )
+    .await
+    .unwrap();
+    ticker.tick(at("2026-05-01T10:00:03.100Z")).await.unwrap();
+    let (history, _) = fires::history(&db, job.tenant_id, job.id, 0, 10)
+        .await
+        .unwrap();
+    let statuses: Vec<_> = history
+        .iter()
+        .map(|f| (f.scheduled_for, f.status))
+        .collect();
+    assert_eq!(
+        statuses,
+        [
+            (at("2026-05-01T10:00:03Z"), FireStatus::Skipped),
+            (at("2026-05-01T10:00:02Z"), FireStatus::Skipped),
+            (orphan, FireStatus::Running),
+        ]
+    );
+    assert_eq!(recorder.times(), [orphan]);
+}
+db_test!(a_claim_whose_process_died_is_launched_once_and_overlap_skip_skips);
