@@ -9,6 +9,7 @@
 
 pub mod access_cache;
 pub mod access_sync;
+pub mod cron;
 pub mod http;
 pub mod key_cache;
 pub mod keys_command;

@@ -188,6 +188,9 @@ pub struct Settings {
     pub workflows: WorkflowSettings,
     /// The realtime socket's limits.
     pub realtime: RealtimeSettings,
+    /// A cron fire time older than this when the ticker comes to it is missed (the job's
+    /// misfire policy decides); `JET_CRON_MISFIRE_GRACE_SECS`.
+    pub cron_misfire_grace: Duration,
     /// Which tokens are trusted.
     pub identity: IdentitySettings,
     /// Allowed clock difference for token `iat` and `auth_time`.
@@ -468,6 +471,9 @@ impl Settings {
                 max_events: vars.at_least_one("JET_RUN_MAX_EVENTS", 1_000_000)?,
                 scripts_in_flight: vars.at_least_one("JET_SCRIPTS_IN_FLIGHT", 4)?,
             },
+            cron_misfire_grace: Duration::from_secs(
+                vars.at_least_one("JET_CRON_MISFIRE_GRACE_SECS", 60)?,
+            ),
             realtime: RealtimeSettings {
                 max_sockets_per_principal: vars
                     .at_least_one("JET_WS_MAX_SOCKETS_PER_PRINCIPAL", 32)?,

@@ -209,6 +209,16 @@ impl Application {
             engine_db.clone(),
             workers.stop_token(),
         );
+        let cron = crate::cron::start(
+            engine_db.clone(),
+            workflows.clone(),
+            Arc::clone(&runner),
+            bus.clone(),
+            chrono::Duration::from_std(settings.cron_misfire_grace)
+                .unwrap_or(chrono::Duration::seconds(60)),
+            &mut workers,
+        )
+        .map_err(|e| StartupError::ChangeBus(e.to_string()))?;
         let closing = CancellationToken::new();
         let realtime =
             crate::realtime::Realtime::new(hub, settings.realtime.clone(), closing.clone());
@@ -254,6 +264,7 @@ impl Application {
             bus,
             workflows,
             realtime,
+            cron,
             folder_items: folder_items(),
             api_description: crate::http::openapi::serialized(&crate::http::routes()),
         });
@@ -426,6 +437,10 @@ fn folder_items() -> tenancy::folder_items::FolderItemRegistry {
     items.register(Arc::new(ItemTable {
         entity_type: EntityType::Workflow,
         table: "workflows",
+    }));
+    items.register(Arc::new(ItemTable {
+        entity_type: EntityType::CronJob,
+        table: "cron_jobs",
     }));
     items
 }

@@ -48,6 +48,8 @@ pub struct AppState {
     pub workflows: crate::workflow_runtime::WorkflowRuntime,
     /// Live runs: the hub, the socket limits.
     pub realtime: crate::realtime::Realtime,
+    /// Cron jobs: the launcher of fires and the ticker's wake-up.
+    pub cron: crate::cron::Cron,
     /// The item types folders file, each in its owner's table (data queries so far).
     pub folder_items: tenancy::folder_items::FolderItemRegistry,
     /// The OpenAPI document, serialized once at start-up.

@@ -11,7 +11,7 @@
 
 use chrono::{DateTime, Utc};
 use db_entity::{cron_fires, cron_jobs};
-use sea_orm::sea_query::OnConflict;
+use sea_orm::sea_query::{Expr, OnConflict};
 use sea_orm::{
     ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter,
     QueryOrder, QuerySelect,
@@ -221,7 +221,7 @@ pub async fn advance(
     let moved = cron_jobs::Entity::update_many()
         .col_expr(
             cron_jobs::Column::NextFireAt,
-            sea_orm::sea_query::Expr::value(to.map(|t| t.timestamp_micros())),
+            Expr::value(to.map(|t| t.timestamp_micros())),
         )
         .filter(cron_jobs::Column::Id.eq(job_id))
         .filter(cron_jobs::Column::NextFireAt.eq(from.timestamp_micros()))
@@ -230,22 +230,33 @@ pub async fn advance(
     Ok(moved.rows_affected == 1)
 }
 
-/// Records that fire `fire_id`'s target started (as run `instance_id`, for a workflow).
+/// Records that fire `fire_id`'s target started at `at` (as run `instance_id`, for a
+/// workflow). A fire whose end was recorded first (a run that ended before its launcher
+/// returned) keeps its final status.
 pub async fn started(
     db: &impl ConnectionTrait,
     fire_id: Uuid,
     instance_id: Option<Uuid>,
-    now: DateTime<Utc>,
+    at: DateTime<Utc>,
 ) -> Result<(), Error> {
-    cron_fires::Entity::update(cron_fires::ActiveModel {
-        id: Set(fire_id),
-        status: Set(FireStatus::Running.as_str().to_string()),
-        started_at: Set(Some(now.timestamp_micros())),
-        instance_id: Set(instance_id),
-        ..Default::default()
-    })
-    .exec(db)
-    .await?;
+    cron_fires::Entity::update_many()
+        .col_expr(
+            cron_fires::Column::StartedAt,
+            Expr::value(Some(at.timestamp_micros())),
+        )
+        .col_expr(cron_fires::Column::InstanceId, Expr::value(instance_id))
+        .filter(cron_fires::Column::Id.eq(fire_id))
+        .exec(db)
+        .await?;
+    cron_fires::Entity::update_many()
+        .col_expr(
+            cron_fires::Column::Status,
+            Expr::value(FireStatus::Running.as_str()),
+        )
+        .filter(cron_fires::Column::Id.eq(fire_id))
+        .filter(cron_fires::Column::Status.eq(FireStatus::Claimed.as_str()))
+        .exec(db)
+        .await?;
     Ok(())
 }
 
@@ -288,6 +299,16 @@ pub async fn unstarted(
         .into_iter()
         .map(Fire::from_row)
         .collect())
+}
+
+/// Fire `fire_id` of tenant `tenant_id`.
+pub async fn get(db: &impl ConnectionTrait, tenant_id: Uuid, fire_id: Uuid) -> Result<Fire, Error> {
+    cron_fires::Entity::find_by_id(fire_id)
+        .filter(cron_fires::Column::TenantId.eq(tenant_id))
+        .one(db)
+        .await?
+        .map(Fire::from_row)
+        .ok_or(Error::NotFound)
 }
 
 /// A page of job `job_id`'s fires (of tenant `tenant_id`), newest fire time first, and how

@@ -232,8 +232,11 @@ impl Ticker {
     }
 
     async fn launch(&self, job: &CronJob, claimed: &Claimed) -> Result<(), Error> {
+        // Taken before the launch: a target that ends before the launcher returns has its end
+        // recorded first, and its start must not come after it.
+        let began = Utc::now();
         match self.launcher.launch(job, claimed).await {
-            Ok(run) => fires::started(&self.db, claimed.fire_id, run, Utc::now()).await,
+            Ok(run) => fires::started(&self.db, claimed.fire_id, run, began).await,
             Err(error) => {
                 fires::finished(
                     &self.db,

@@ -322,6 +322,18 @@ async fn a_fire_time_is_claimed_once_and_the_next_fire_time_moves_once(backend: 
     .await
     .unwrap();
     assert_eq!(fires::unstarted(&db, later, 100).await.unwrap().len(), 19);
+    // A run that ended before its launcher returned: the end is recorded first, and the
+    // start recorded after it does not undo it.
+    let quick = won.iter().max_by_key(|c| c.scheduled_for).unwrap();
+    fires::finished(&db, quick.fire_id, FireStatus::Completed, None, None, later)
+        .await
+        .unwrap();
+    fires::started(&db, quick.fire_id, Some(quick.run_id), now)
+        .await
+        .unwrap();
+    let (newest, _) = fires::history(&db, a, job.id, 0, 1).await.unwrap();
+    assert_eq!(newest[0].status, FireStatus::Completed);
+    assert_eq!(newest[0].started_at, Some(now));
 
     // The history: newest first, paged, with the outcome; nothing for another tenant.
     let (page, total) = fires::history(&db, a, job.id, 15, 10).await.unwrap();

@@ -466,3 +466,32 @@ impl From<workflows::Error> for ApiError {
         }
     }
 }
+
+impl From<cron_jobs::Error> for ApiError {
+    fn from(error: cron_jobs::Error) -> Self {
+        use cron_jobs::Error as E;
+        match error {
+            E::Invalid { field, message } => {
+                ApiError::new(ErrorCode::ValidationError, format!("{field}: {message}"))
+                    .with_detail("field", field)
+            }
+            E::InvalidSchedule(why) => {
+                ApiError::new(ErrorCode::ValidationError, format!("schedule: {why}"))
+                    .with_detail("field", "schedule")
+            }
+            E::UnknownTimeZone(zone) => ApiError::new(
+                ErrorCode::ValidationError,
+                format!("timeZone: `{zone}` is not an IANA time zone"),
+            )
+            .with_detail("field", "timeZone"),
+            E::UnknownReference { field, message } => {
+                ApiError::new(ErrorCode::Conflict, format!("{field}: {message}"))
+                    .with_detail("field", field)
+            }
+            E::NotFound => ApiError::not_found(),
+            E::Denied(denied) => denied.into(),
+            E::Rbac(error) => error.into(),
+            error @ (E::Database(_) | E::Target(_) | E::Corrupt(_)) => ApiError::internal(&error),
+        }
+    }
+}

@@ -48,6 +48,7 @@ pub fn routes() -> Vec<Route> {
         routes::queries::routes(),
         routes::workflows::routes(),
         routes::workflow_runs::routes(),
+        routes::cron_jobs::routes(),
         routes::realtime::routes(),
     ]
     .into_iter()

@@ -76,6 +76,14 @@ impl Paging {
         Ok(Paging { page, page_size })
     }
 
+    /// The rows to skip and to read for this page (a query that pages in the database).
+    pub fn offset_and_limit(self) -> (u64, u64) {
+        (
+            (self.page - 1).saturating_mul(self.page_size),
+            self.page_size,
+        )
+    }
+
     /// The answer for one page of `data` out of `total`.
     pub fn respond<T: Serialize>(self, data: Vec<T>, total: u64) -> HttpResponse {
         envelope::page(Page {

@@ -71,6 +71,16 @@ async fn create_object(app: &TestApp, admin: &str, tenant: &str, resource: &str)
             json!({"workflowTitle": format!("w{n}"), "nodes": form_nodes(), "edges": form_edges()}),
             "workflowID",
         ),
+        "cronjob" => {
+            let workflow = Box::pin(create_object(app, admin, tenant, "workflow")).await;
+            (
+                "cronjobs",
+                // Disabled: the matrix's jobs never fire.
+                json!({"cronJobTitle": format!("c{n}"), "schedule": "0 3 * * *",
+                    "workflowID": workflow, "enabled": false}),
+                "cronJobID",
+            )
+        }
         other => panic!("the matrix has no fixture for `{other}` objects: add one"),
     };
     let (status, created) = app

@@ -10,6 +10,7 @@ mod apikeys;
 mod audit;
 mod auth;
 mod cors;
+mod cron_jobs;
 mod datasources;
 mod envelope;
 mod health;

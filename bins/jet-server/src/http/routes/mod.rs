@@ -4,6 +4,7 @@
 pub mod apikeys;
 pub mod audit;
 pub mod auth;
+pub mod cron_jobs;
 pub mod datasources;
 pub mod folders;
 pub mod health;

@@ -1,0 +1,298 @@
+//! Cron jobs in the server: the launcher that starts a fire's target (a workflow run on the
+//! engine, or a data query through the runner) and records how it ended, and the ticker
+//! worker (`cron_jobs::ticker`) woken through the change bus when a job changes in any process.
+//!
+//! A fire runs its target as the job (delegated execution: the saver's right to run the target
+//! was checked when the job was saved), within the job's tenant.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use chrono::Utc;
+use cron_jobs::fires::{self, Claimed, FireStatus};
+use cron_jobs::jobs::{CronJob, Target};
+use cron_jobs::ticker::{Launcher, Ticker, TickerConfig};
+use datasources::run::{Caller, Runner};
+use rbac::{Grants, Subject};
+use sea_orm::DatabaseConnection;
+use serde_json::{Map, Value};
+use tokio::sync::Notify;
+use tokio_util::sync::CancellationToken;
+use uuid::Uuid;
+use workflow_engine::{RunId, RunStatus};
+
+use crate::workflow_runtime::WorkflowRuntime;
+
+/// The change-bus topic that wakes every process's ticker (a job was saved or toggled).
+pub const TOPIC: &str = "cron-jobs.changed";
+
+/// What the routes need of cron jobs: the launcher (`…/trigger`) and the ticker's wake-up.
+#[derive(Clone)]
+pub struct Cron {
+    /// Starts targets.
+    pub launcher: Arc<PlatformLauncher>,
+    /// Wakes this process's ticker.
+    pub wake: Arc<Notify>,
+    bus: change_bus::ChangeBus,
+}
+
+impl std::fmt::Debug for Cron {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Cron").finish_non_exhaustive()
+    }
+}
+
+impl Cron {
+    /// Tells every process's ticker that a job changed (its next fire time may be earlier).
+    pub async fn changed(&self) {
+        self.wake.notify_one();
+        if let Err(error) = self.bus.publish(TOPIC, "").await {
+            // The other processes' tickers still wake at their idle floor.
+            tracing::debug!(%error, "could not announce a cron job change");
+        }
+    }
+}
+
+/// Starts the ticker on `workers`; the answer is what the routes use.
+pub fn start(
+    db: DatabaseConnection,
+    workflows: WorkflowRuntime,
+    runner: Arc<Runner>,
+    bus: change_bus::ChangeBus,
+    grace: chrono::Duration,
+    workers: &mut crate::workers::Workers,
+) -> Result<Cron, change_bus::Error> {
+    let launcher = Arc::new(PlatformLauncher {
+        db: db.clone(),
+        workflows,
+        runner,
+    });
+    let wake = Arc::new(Notify::new());
+    let mut changes = bus.subscribe(TOPIC)?;
+    let relay = Arc::clone(&wake);
+    workers.spawn("cron-wake", move |stop: CancellationToken| async move {
+        loop {
+            tokio::select! {
+                () = stop.cancelled() => return,
+                event = changes.recv() => match event {
+                    Some(_) => relay.notify_one(),
+                    None => return,
+                },
+            }
+        }
+    });
+    let ticker = Ticker::new(
+        db,
+        Arc::clone(&launcher) as Arc<dyn Launcher>,
+        TickerConfig {
+            grace,
+            ..TickerConfig::default()
+        },
+    );
+    let ticking = Arc::clone(&wake);
+    workers.spawn("cron-ticker", move |stop| ticker.run(ticking, stop));
+    Ok(Cron {
+        launcher,
+        wake,
+        bus,
+    })
+}
+
+/// Starts fires' targets on this server's engine and query runner.
+pub struct PlatformLauncher {
+    db: DatabaseConnection,
+    workflows: WorkflowRuntime,
+    runner: Arc<Runner>,
+}
+
+impl std::fmt::Debug for PlatformLauncher {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PlatformLauncher").finish_non_exhaustive()
+    }
+}
+
+#[async_trait]
+impl Launcher for PlatformLauncher {
+    async fn launch(&self, job: &CronJob, claimed: &Claimed) -> Result<Option<Uuid>, String> {
+        let input = match &job.spec.input_values {
+            Value::Object(map) => map.clone(),
+            _ => Map::new(),
+        };
+        match job.spec.target {
+            Target::Workflow(workflow_id) => self
+                .start_run(job, claimed, workflow_id, input)
+                .await
+                .map(Some),
+            Target::DataQuery(query_id) => {
+                self.spawn_query(job, claimed, query_id, input);
+                Ok(None)
+            }
+        }
+    }
+}
+
+impl PlatformLauncher {
+    /// Starts the fire's run (once: its id comes from the claim) and follows it to its end.
+    async fn start_run(
+        &self,
+        job: &CronJob,
+        claimed: &Claimed,
+        workflow_id: Uuid,
+        input: Map<String, Value>,
+    ) -> Result<Uuid, String> {
+        let workflow = workflows::definitions::get(&self.db, job.tenant_id, workflow_id)
+            .await
+            .map_err(|error| format!("the workflow could not be loaded: {error}"))?;
+        if workflow.summary.is_disabled {
+            return Err("the workflow is disabled".into());
+        }
+        let definition = workflow
+            .definition()
+            .map_err(|error| format!("the workflow cannot run: {error}"))?;
+        let namespace = job.tenant_id.to_string();
+        let run = RunId(claimed.run_id);
+        let started = {
+            let namespace = namespace.clone();
+            self.workflows
+                .call(move |engine| async move {
+                    engine
+                        .start_as(run, &namespace, definition, Value::Object(input))
+                        .await
+                })
+                .await
+                .map_err(|_| "the engine could not be reached".to_string())?
+        };
+        match started {
+            // Started now, or by an earlier launch of this claim (a recovery after a crash).
+            Ok(_) | Err(workflow_engine::Error::RunExists(_)) => {}
+            Err(error) => return Err(error.to_string()),
+        }
+        self.follow_run(namespace, run, claimed.fire_id, job.spec.timeout_secs);
+        Ok(run.0)
+    }
+
+    /// Records the run's end on the fire when it comes (cancelling it past the job's timeout).
+    fn follow_run(&self, namespace: String, run: RunId, fire_id: Uuid, timeout: Option<u32>) {
+        let db = self.db.clone();
+        let workflows = self.workflows.clone();
+        tokio::spawn(async move {
+            let limit = timeout.map(|secs| Duration::from_secs(u64::from(secs)));
+            let waited = {
+                let namespace = namespace.clone();
+                workflows
+                    .call(move |engine| async move {
+                        match limit {
+                            Some(limit) => engine.wait_timeout(&namespace, run, limit).await,
+                            None => engine.wait(&namespace, run).await.map(Some),
+                        }
+                    })
+                    .await
+            };
+            let (status, error, result) = match waited {
+                Ok(Ok(Some(snapshot))) => match snapshot.status {
+                    RunStatus::Completed => (FireStatus::Completed, None, Some(snapshot.output)),
+                    status => (
+                        FireStatus::Failed,
+                        Some(
+                            snapshot
+                                .error
+                                .unwrap_or_else(|| format!("the run ended {}", status.as_str())),
+                        ),
+                        None,
+                    ),
+                },
+                Ok(Ok(None)) => {
+                    let cancel_ns = namespace.clone();
+                    let _ = workflows
+                        .call(move |engine| async move {
+                            engine
+                                .cancel(&cancel_ns, run, Some("the cron job's timeout".into()))
+                                .await
+                        })
+                        .await;
+                    (
+                        FireStatus::TimedOut,
+                        Some("the run passed the job's timeout and was cancelled".into()),
+                        None,
+                    )
+                }
+                // This process stops (or the engine failed): the fire stays `running`.
+                Ok(Err(error)) => {
+                    tracing::warn!(%run, %error, "cron: could not follow a fire's run");
+                    return;
+                }
+                Err(_) => return,
+            };
+            if let Err(error) =
+                fires::finished(&db, fire_id, status, error, result, Utc::now()).await
+            {
+                tracing::warn!(%fire_id, %error, "cron: could not record a fire's end");
+            }
+        });
+    }
+
+    /// Runs the fire's data query in the background and records its result summary.
+    fn spawn_query(
+        &self,
+        job: &CronJob,
+        claimed: &Claimed,
+        query_id: Uuid,
+        input: Map<String, Value>,
+    ) {
+        let db = self.db.clone();
+        let runner = Arc::clone(&self.runner);
+        let (tenant_id, fire_id) = (job.tenant_id, claimed.fire_id);
+        let timeout = job
+            .spec
+            .timeout_secs
+            .map(|secs| Duration::from_secs(u64::from(secs)));
+        tokio::spawn(async move {
+            let grants = Grants::new();
+            let caller = Caller {
+                subject: Subject::System,
+                grants: &grants,
+                origin: None,
+            };
+            let run = runner.run_saved(&db, tenant_id, caller, query_id, &input);
+            let outcome = match timeout {
+                Some(limit) => tokio::time::timeout(limit, run).await.ok(),
+                None => Some(run.await),
+            };
+            let (status, error, result) = match outcome {
+                Some(Ok(output)) => (FireStatus::Completed, None, Some(summary(output.to_json()))),
+                Some(Err(error)) => (FireStatus::Failed, Some(error.to_string()), None),
+                None => (
+                    FireStatus::TimedOut,
+                    Some("the query passed the job's timeout".into()),
+                    None,
+                ),
+            };
+            if let Err(error) =
+                fires::finished(&db, fire_id, status, error, result, Utc::now()).await
+            {
+                tracing::warn!(%fire_id, %error, "cron: could not record a fire's end");
+            }
+        });
+    }
+}
+
+/// What the history keeps of a query's result: its counts, not its rows (a nightly export
+/// would otherwise copy its whole result into the history every night).
+fn summary(result: Value) -> Value {
+    let mut kept = Map::new();
+    if let Value::Object(fields) = &result {
+        for key in [
+            "rowCount",
+            "truncated",
+            "durationMs",
+            "affectedRows",
+            "status",
+        ] {
+            if let Some(value) = fields.get(key) {
+                kept.insert(key.to_string(), value.clone());
+            }
+        }
+    }
+    Value::Object(kept)
+}

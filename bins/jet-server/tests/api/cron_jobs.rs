@@ -1,0 +1,251 @@
+//! Cron jobs over HTTP on SQLite and PostgreSQL: a job fires its workflow on schedule and its
+//! history shows each run's real outcome (a failing workflow: failed, with its error); a job
+//! can be fired by hand, disabled, and asked for its next fire times in its zone; bad jobs are
+//! refused with the field at fault.
+#![allow(clippy::unwrap_used)]
+
+use std::time::Duration;
+
+use serde_json::{Value, json};
+use test_support::{Backend, db_test};
+
+use crate::helpers::{TestApp, code};
+
+const PATIENCE: Duration = Duration::from_secs(60);
+
+struct Tenant {
+    app: TestApp,
+    auth: String,
+    id: String,
+}
+
+impl Tenant {
+    async fn new(app: &TestApp, who: &str) -> Tenant {
+        let token = app.token_for(who, &format!("{who}@example.com"));
+        let id = app.create_tenant(&token, who).await;
+        Tenant {
+            app: app.clone(),
+            auth: format!("Bearer {token}"),
+            id,
+        }
+    }
+
+    async fn call(&self, method: &str, rest: &str, body: Option<Value>) -> (u16, Value) {
+        let path = format!("/api/v1/tenants/{}/{rest}", self.id);
+        self.app.call(method, &path, &self.auth, body).await
+    }
+
+    /// A workflow whose one JavaScript step runs `code`.
+    async fn workflow(&self, code: &str) -> String {
+        let nodes = json!([{"id": "start", "type": "start"},
+            {"id": "work", "type": "javascript", "data": {"code": code}},
+            {"id": "end", "type": "end"}]);
+        let edges = json!([{"source": "start", "target": "work"},
+            {"source": "work", "target": "end", "sourceHandle": "success"}]);
+        let (status, made) = self
+            .call(
+                "POST",
+                "workflows",
+                Some(
+                    json!({"workflowTitle": format!("w{}", uuid::Uuid::now_v7().simple()),
+                    "nodes": nodes, "edges": edges}),
+                ),
+            )
+            .await;
+        assert_eq!(status, 201, "{made}");
+        made["data"]["workflowID"].as_str().unwrap().to_string()
+    }
+
+    async fn job(&self, body: Value) -> Value {
+        let (status, made) = self.call("POST", "cronjobs", Some(body)).await;
+        assert_eq!(status, 201, "{made}");
+        made["data"].clone()
+    }
+
+    async fn history(&self, job: &str) -> Vec<Value> {
+        let (status, page) = self
+            .call("GET", &format!("cronjobs/{job}/history?pageSize=200"), None)
+            .await;
+        assert_eq!(status, 200, "{page}");
+        page["data"].as_array().unwrap().clone()
+    }
+
+    /// The history once `done` holds for it.
+    async fn history_when(&self, job: &str, done: impl Fn(&[Value]) -> bool) -> Vec<Value> {
+        let deadline = tokio::time::Instant::now() + PATIENCE;
+        loop {
+            let fires = self.history(job).await;
+            if done(&fires) {
+                return fires;
+            }
+            assert!(
+                tokio::time::Instant::now() < deadline,
+                "the history never got there: {fires:?}"
+            );
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+}
+
+fn ended(fires: &[Value], status: &str) -> usize {
+    fires.iter().filter(|f| f["status"] == status).count()
+}
+
+async fn a_job_fires_its_workflow_and_the_history_shows_how_each_run_ended(backend: Backend) {
+    let Some(app) = TestApp::spawn(backend).await else {
+        return;
+    };
+    let t = Tenant::new(&app, "alice").await;
+    let fine = t
+        .workflow("return {doubled: (ctx.input.n || 0) * 2};")
+        .await;
+    let job = t
+        .job(
+            json!({"cronJobTitle": "every second", "schedule": "* * * * * *",
+            "workflowID": fine, "inputValues": {"n": 21}}),
+        )
+        .await;
+    let id = job["cronJobID"].as_str().unwrap();
+    assert!(job["nextFireAt"].is_string(), "{job}");
+    let fires = t.history_when(id, |f| ended(f, "completed") >= 2).await;
+    let done = fires.iter().find(|f| f["status"] == "completed").unwrap();
+    assert_eq!(done["trigger"], "scheduled");
+    assert!(done["instanceID"].is_string(), "{done}");
+    assert!(done["durationMs"].is_i64(), "{done}");
+    // The run behind the fire is a run of the workflow, with the job's input.
+    let (status, run) = t
+        .call(
+            "GET",
+            &format!(
+                "workflows/instances/{}",
+                done["instanceID"].as_str().unwrap()
+            ),
+            None,
+        )
+        .await;
+    assert_eq!(status, 200, "{run}");
+    assert_eq!(run["data"]["status"], "COMPLETED");
+
+    // Disabled: no new fire after the ones in flight.
+    let (status, off) = t
+        .call("POST", &format!("cronjobs/{id}/disable"), None)
+        .await;
+    assert_eq!(status, 200, "{off}");
+    assert!(off["data"]["nextFireAt"].is_null());
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    let before = t.history(id).await.len();
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    assert_eq!(t.history(id).await.len(), before);
+
+    // Fired by hand while disabled: a manual fire with its own run.
+    let (status, fired) = t
+        .call("POST", &format!("cronjobs/{id}/trigger"), None)
+        .await;
+    assert_eq!(status, 201, "{fired}");
+    assert_eq!(fired["data"]["trigger"], "manual");
+    let fires = t
+        .history_when(id, |f| {
+            f.iter()
+                .any(|x| x["trigger"] == "manual" && x["status"] == "completed")
+        })
+        .await;
+    assert!(fires.iter().all(|f| f["status"] != "failed"), "{fires:?}");
+}
+db_test!(a_job_fires_its_workflow_and_the_history_shows_how_each_run_ended);
+
+async fn a_failing_workflow_makes_failed_fires_with_its_error(backend: Backend) {
+    let Some(app) = TestApp::spawn(backend).await else {
+        return;
+    };
+    let t = Tenant::new(&app, "alice").await;
+    let failing = t.workflow("throw new Error('the ledger is closed');").await;
+    let job = t
+        .job(json!({"cronJobTitle": "doomed", "schedule": "* * * * * *", "workflowID": failing}))
+        .await;
+    let fires = t
+        .history_when(job["cronJobID"].as_str().unwrap(), |f| {
+            ended(f, "failed") >= 1
+        })
+        .await;
+    let failed = fires.iter().find(|f| f["status"] == "failed").unwrap();
+    assert!(
+        failed["error"]
+            .as_str()
+            .unwrap()
+            .contains("the ledger is closed"),
+        "{failed}"
+    );
+    assert!(failed["instanceID"].is_string());
+}
+db_test!(a_failing_workflow_makes_failed_fires_with_its_error);
+
+async fn next_fire_times_read_in_the_zone_and_bad_jobs_name_their_field(backend: Backend) {
+    let Some(app) = TestApp::spawn(backend).await else {
+        return;
+    };
+    let t = Tenant::new(&app, "alice").await;
+    let other = Tenant::new(&app, "bob").await;
+    let workflow = t.workflow("return 1;").await;
+    let theirs = other.workflow("return 1;").await;
+    let job = t
+        .job(json!({"cronJobTitle": "nightly", "schedule": "30 2 * * *",
+            "timeZone": "Europe/Berlin", "workflowID": workflow, "enabled": false}))
+        .await;
+    let id = job["cronJobID"].as_str().unwrap();
+    let (status, next) = t
+        .call("GET", &format!("cronjobs/{id}/next?count=3"), None)
+        .await;
+    assert_eq!(status, 200, "{next}");
+    assert_eq!(next["data"]["timeZone"], "Europe/Berlin");
+    let times = next["data"]["next"].as_array().unwrap();
+    assert_eq!(times.len(), 3);
+    for time in times {
+        let local = time["local"].as_str().unwrap();
+        assert!(
+            local.contains("T02:30:00+01:00")
+                || local.contains("T02:30:00+02:00")
+                || local.contains("T03:00:00+02:00"),
+            "{time}"
+        );
+    }
+    let (status, bad) = t
+        .call("GET", &format!("cronjobs/{id}/next?count=0"), None)
+        .await;
+    assert_eq!((status, code(&bad)), (400, "VALIDATION_ERROR"));
+
+    for (body, field, status) in [
+        (
+            json!({"cronJobTitle": "x", "schedule": "61 * * * *", "workflowID": workflow}),
+            "schedule",
+            400,
+        ),
+        (
+            json!({"cronJobTitle": "x", "schedule": "* * * * *", "timeZone": "Mars/Olympus", "workflowID": workflow}),
+            "timeZone",
+            400,
+        ),
+        (
+            json!({"cronJobTitle": "x", "schedule": "* * * * *"}),
+            "workflowID",
+            400,
+        ),
+        (
+            json!({"cronJobTitle": "x", "schedule": "* * * * *", "workflowID": workflow, "dataQueryID": workflow}),
+            "workflowID",
+            400,
+        ),
+        (
+            json!({"cronJobTitle": "x", "schedule": "* * * * *", "workflowID": theirs}),
+            "workflowID",
+            409,
+        ),
+    ] {
+        let (got, refused) = t.call("POST", "cronjobs", Some(body)).await;
+        assert_eq!(got, status, "{refused}");
+        assert_eq!(refused["error"]["field"], field, "{refused}");
+    }
+    let (status, listed) = t.call("GET", "cronjobs", None).await;
+    assert_eq!(status, 200);
+    assert_eq!(listed["data"].as_array().unwrap().len(), 1);
+}
+db_test!(next_fire_times_read_in_the_zone_and_bad_jobs_name_their_field);
