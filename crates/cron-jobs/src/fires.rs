@@ -239,22 +239,20 @@ pub async fn started(
     instance_id: Option<Uuid>,
     at: DateTime<Utc>,
 ) -> Result<(), Error> {
+    // One statement: `claimed` becomes `running`, a final status stays as it is.
+    let status = Expr::case(
+        cron_fires::Column::Status.eq(FireStatus::Claimed.as_str()),
+        FireStatus::Running.as_str(),
+    )
+    .finally(Expr::col(cron_fires::Column::Status));
     cron_fires::Entity::update_many()
         .col_expr(
             cron_fires::Column::StartedAt,
             Expr::value(Some(at.timestamp_micros())),
         )
         .col_expr(cron_fires::Column::InstanceId, Expr::value(instance_id))
+        .col_expr(cron_fires::Column::Status, status.into())
         .filter(cron_fires::Column::Id.eq(fire_id))
-        .exec(db)
-        .await?;
-    cron_fires::Entity::update_many()
-        .col_expr(
-            cron_fires::Column::Status,
-            Expr::value(FireStatus::Running.as_str()),
-        )
-        .filter(cron_fires::Column::Id.eq(fire_id))
-        .filter(cron_fires::Column::Status.eq(FireStatus::Claimed.as_str()))
         .exec(db)
         .await?;
     Ok(())

@@ -76,7 +76,8 @@ pub enum Overlap {
 }
 
 impl Overlap {
-    fn as_str(self) -> &'static str {
+    /// As stored and shown.
+    pub fn as_str(self) -> &'static str {
         match self {
             Overlap::Allow => "allow",
             Overlap::Skip => "skip",
@@ -93,7 +94,8 @@ impl Overlap {
 }
 
 impl Misfire {
-    fn as_str(self) -> &'static str {
+    /// As stored and shown.
+    pub fn as_str(self) -> &'static str {
         match self {
             Misfire::Skip => "skip",
             Misfire::RunOnce => "runOnce",
@@ -160,7 +162,8 @@ pub struct CronJob {
 }
 
 impl CronJob {
-    fn from_row(row: cron_jobs::Model) -> Result<CronJob, Error> {
+    /// Reads a stored row (the ticker reads rows of every tenant).
+    pub(crate) fn from_row(row: cron_jobs::Model) -> Result<CronJob, Error> {
         let target = Target::from_columns(&row.target_kind, row.target_id).ok_or_else(|| {
             Error::Corrupt(format!(
                 "cron job {} has target kind {}",
@@ -205,11 +208,6 @@ impl CronJob {
     pub fn schedule(&self) -> Result<Schedule, Error> {
         Schedule::parse(&self.spec.schedule, &self.spec.time_zone)
     }
-}
-
-/// Reads a stored row (the ticker reads rows of every tenant).
-pub(crate) fn from_row(row: cron_jobs::Model) -> Result<CronJob, Error> {
-    CronJob::from_row(row)
 }
 
 /// Job `id` of whichever tenant (the ticker's recovery, which starts from a fire).
@@ -481,14 +479,9 @@ async fn check_folder(
     let Some(folder) = folder else {
         return Ok(());
     };
-    let found = folders::Entity::find_by_id(folder)
-        .filter(folders::Column::TenantId.eq(tenant_id))
-        .filter(folders::Column::EntityType.eq(FOLDER_ENTITY_TYPE))
-        .one(db)
-        .await?;
-    match found {
-        Some(_) => Ok(()),
-        None => Err(unknown_target(
+    match folders::files(db, tenant_id, folder, FOLDER_ENTITY_TYPE).await? {
+        true => Ok(()),
+        false => Err(unknown_target(
             "folderID",
             "no cron job folder with this id in this tenant",
         )),

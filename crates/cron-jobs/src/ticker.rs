@@ -107,12 +107,18 @@ impl Ticker {
     }
 
     /// Runs passes until `stop`: at each job's fire time, when `wake` is notified, and at
-    /// least every [`TickerConfig::idle`]; claims left unlaunched are recovered every pass.
+    /// least every [`TickerConfig::idle`]; claims left unlaunched are looked for at most every
+    /// third of [`TickerConfig::stale_claim`] (not on every pass: a job firing each second
+    /// would pay a query a second for it).
     pub async fn run(self, wake: Arc<Notify>, stop: CancellationToken) {
+        let mut recovered_at: Option<DateTime<Utc>> = None;
         loop {
             let now = Utc::now();
-            if let Err(error) = self.recover(now).await {
-                tracing::warn!(%error, "cron: could not recover unlaunched fires");
+            if recovered_at.is_none_or(|at| now - at >= self.config.stale_claim / 3) {
+                recovered_at = Some(now);
+                if let Err(error) = self.recover(now).await {
+                    tracing::warn!(%error, "cron: could not recover unlaunched fires");
+                }
             }
             let sleep = match self.tick(now).await {
                 Ok(_) => match self.earliest().await {
@@ -150,7 +156,7 @@ impl Ticker {
             .await?;
         let passes: Vec<Result<Pass, Error>> = futures_util::stream::iter(due_jobs)
             .map(|row| async move {
-                let job = jobs::from_row(row)?;
+                let job = CronJob::from_row(row)?;
                 self.fire_job(&job, now).await
             })
             .buffer_unordered(self.config.concurrency.max(1))
@@ -232,23 +238,7 @@ impl Ticker {
     }
 
     async fn launch(&self, job: &CronJob, claimed: &Claimed) -> Result<(), Error> {
-        // Taken before the launch: a target that ends before the launcher returns has its end
-        // recorded first, and its start must not come after it.
-        let began = Utc::now();
-        match self.launcher.launch(job, claimed).await {
-            Ok(run) => fires::started(&self.db, claimed.fire_id, run, began).await,
-            Err(error) => {
-                fires::finished(
-                    &self.db,
-                    claimed.fire_id,
-                    FireStatus::Failed,
-                    Some(error),
-                    None,
-                    Utc::now(),
-                )
-                .await
-            }
-        }
+        launch(&self.db, self.launcher.as_ref(), job, claimed).await
     }
 
     async fn earlier_fire_runs(&self, job: &CronJob, claimed: &Claimed) -> Result<bool, Error> {
@@ -297,4 +287,48 @@ impl Ticker {
             .and_then(|row| row.next_fire_at)
             .and_then(DateTime::from_timestamp_micros))
     }
+}
+
+/// Launches a claimed fire through `launcher` and records its start, or its failure to start.
+async fn launch(
+    db: &DatabaseConnection,
+    launcher: &dyn Launcher,
+    job: &CronJob,
+    claimed: &Claimed,
+) -> Result<(), Error> {
+    // Taken before the launch: a target that ends before the launcher returns has its end
+    // recorded first, and its start must not come after it.
+    let began = Utc::now();
+    match launcher.launch(job, claimed).await {
+        Ok(run) => fires::started(db, claimed.fire_id, run, began).await,
+        Err(error) => {
+            fires::finished(
+                db,
+                claimed.fire_id,
+                FireStatus::Failed,
+                Some(error),
+                None,
+                Utc::now(),
+            )
+            .await
+        }
+    }
+}
+
+/// Fires `job` by hand at `now` (enabled or not): claims a `manual` fire, launches it like a
+/// scheduled one, and answers the fire as recorded; `None` when a fire of this job was claimed
+/// for this very instant already.
+pub async fn fire_now(
+    db: &DatabaseConnection,
+    launcher: &dyn Launcher,
+    job: &CronJob,
+    now: DateTime<Utc>,
+) -> Result<Option<fires::Fire>, Error> {
+    let Some(claimed) = fires::claim(db, job, now, Trigger::Manual, now).await? else {
+        return Ok(None);
+    };
+    launch(db, launcher, job, &claimed).await?;
+    fires::get(db, job.tenant_id, claimed.fire_id)
+        .await
+        .map(Some)
 }

@@ -32,3 +32,20 @@ pub struct Model {
 pub enum Relation {}
 
 impl ActiveModelBehavior for ActiveModel {}
+
+/// Whether `folder` is a folder of `entity_type` items in `tenant_id`: what every domain crate
+/// checks before filing an item in a folder (an id of another tenant, or of a folder for another
+/// type, is not one).
+pub async fn files(
+    db: &impl sea_orm::ConnectionTrait,
+    tenant_id: Uuid,
+    folder: Uuid,
+    entity_type: &str,
+) -> Result<bool, DbErr> {
+    Ok(Entity::find_by_id(folder)
+        .filter(Column::TenantId.eq(tenant_id))
+        .filter(Column::EntityType.eq(entity_type))
+        .one(db)
+        .await?
+        .is_some())
+}

@@ -1,5 +1,6 @@
-//! sea-orm entities of the platform tables, and the one rule their title columns share
-//! ([`title`]). No other logic.
+//! sea-orm entities of the platform tables, the one rule their title columns share
+//! ([`title`]) and the one lookup every domain crate shares ([`folders::files`]: is this a
+//! folder of that type in this tenant). No other logic.
 //!
 //! One module per table, mirroring the `migrations` crate. Domain crates use these to query; the
 //! server never touches them directly and never serializes them to the wire.

@@ -339,14 +339,9 @@ async fn check_folder(
     let Some(folder) = folder else {
         return Ok(());
     };
-    let found = folders::Entity::find_by_id(folder)
-        .filter(folders::Column::TenantId.eq(tenant_id))
-        .filter(folders::Column::EntityType.eq(FOLDER_ENTITY_TYPE))
-        .one(db)
-        .await?;
-    match found {
-        Some(_) => Ok(()),
-        None => Err(Error::UnknownReference {
+    match folders::files(db, tenant_id, folder, FOLDER_ENTITY_TYPE).await? {
+        true => Ok(()),
+        false => Err(Error::UnknownReference {
             field: "folderID".into(),
             message: "no workflow folder with this id in this tenant".into(),
         }),

@@ -9,32 +9,11 @@ use std::time::Duration;
 use serde_json::{Value, json};
 use test_support::{Backend, db_test};
 
-use crate::helpers::{TestApp, code};
+use crate::helpers::{Tenant, TestApp, code};
 
 const PATIENCE: Duration = Duration::from_secs(60);
 
-struct Tenant {
-    app: TestApp,
-    auth: String,
-    id: String,
-}
-
 impl Tenant {
-    async fn new(app: &TestApp, who: &str) -> Tenant {
-        let token = app.token_for(who, &format!("{who}@example.com"));
-        let id = app.create_tenant(&token, who).await;
-        Tenant {
-            app: app.clone(),
-            auth: format!("Bearer {token}"),
-            id,
-        }
-    }
-
-    async fn call(&self, method: &str, rest: &str, body: Option<Value>) -> (u16, Value) {
-        let path = format!("/api/v1/tenants/{}/{rest}", self.id);
-        self.app.call(method, &path, &self.auth, body).await
-    }
-
     /// A workflow whose one JavaScript step runs `code`.
     async fn workflow(&self, code: &str) -> String {
         let nodes = json!([{"id": "start", "type": "start"},

@@ -256,3 +256,34 @@ pub fn fill_path(template: &str, tenant: &str) -> String {
     }
     path
 }
+
+/// A tenant and its creator, who calls its routes (each test module adds what it needs).
+pub struct Tenant {
+    pub app: TestApp,
+    pub auth: String,
+    pub id: String,
+}
+
+impl Tenant {
+    /// A new tenant created by `who`.
+    pub async fn new(app: &TestApp, who: &str) -> Tenant {
+        let token = app.token_for(who, &format!("{who}@example.com"));
+        let id = app.create_tenant(&token, who).await;
+        Tenant {
+            app: app.clone(),
+            auth: format!("Bearer {token}"),
+            id,
+        }
+    }
+
+    /// `method /api/v1/tenants/{id}/{rest}` as the creator.
+    pub async fn call(
+        &self,
+        method: &str,
+        rest: &str,
+        body: Option<serde_json::Value>,
+    ) -> (u16, serde_json::Value) {
+        let path = format!("/api/v1/tenants/{}/{rest}", self.id);
+        self.app.call(method, &path, &self.auth, body).await
+    }
+}

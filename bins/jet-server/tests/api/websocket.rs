@@ -15,7 +15,7 @@ use test_support::{Backend, db_test};
 use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 
-use crate::helpers::{TestApp, code};
+use crate::helpers::{Tenant, TestApp, code};
 use crate::isolation::{give_role, give_role_with};
 
 type Socket =
@@ -154,28 +154,7 @@ fn seqs(events: &[Value]) -> Vec<u64> {
     events.iter().map(|e| e["seq"].as_u64().unwrap()).collect()
 }
 
-struct Tenant {
-    app: TestApp,
-    auth: String,
-    id: String,
-}
-
 impl Tenant {
-    async fn new(app: &TestApp, who: &str) -> Tenant {
-        let token = app.token_for(who, &format!("{who}@example.com"));
-        let id = app.create_tenant(&token, who).await;
-        Tenant {
-            app: app.clone(),
-            auth: format!("Bearer {token}"),
-            id,
-        }
-    }
-
-    async fn call(&self, method: &str, rest: &str, body: Option<Value>) -> (u16, Value) {
-        let path = format!("/api/v1/tenants/{}/{rest}", self.id);
-        self.app.call(method, &path, &self.auth, body).await
-    }
-
     async fn create(&self, nodes: Value, edges: Value) -> String {
         let (status, made) = self
             .call(

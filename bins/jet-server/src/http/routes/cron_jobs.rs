@@ -10,9 +10,9 @@ use actix_web::web::Data;
 use actix_web::{HttpRequest, HttpResponse};
 use chrono::{DateTime, Utc};
 use cron_jobs::Misfire;
-use cron_jobs::fires::{self, Fire, Trigger};
+use cron_jobs::fires::{self, Fire};
 use cron_jobs::jobs::{self, CronJob, JobSpec, Overlap, Target};
-use cron_jobs::ticker::Launcher;
+use cron_jobs::ticker;
 use rbac::{Action, Resource};
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
@@ -208,21 +208,13 @@ impl From<CronJob> for CronJobView {
             timeout_secs: spec.timeout_secs,
             retries: spec.retries,
             retry_delay_secs: spec.retry_delay_secs,
-            overlap: wire(&spec.overlap),
-            misfire: wire(&spec.misfire),
+            overlap: spec.overlap.as_str().to_string(),
+            misfire: spec.misfire.as_str().to_string(),
             next_fire_at: job.next_fire_at,
             created_at: job.created_at,
             updated_at: job.updated_at,
         }
     }
-}
-
-/// A policy's wire name (its serde name).
-fn wire<T: Serialize>(value: &T) -> String {
-    serde_json::to_value(value)
-        .ok()
-        .and_then(|v| v.as_str().map(str::to_string))
-        .unwrap_or_default()
 }
 
 /// `GET …/cronjobs` query.
@@ -551,27 +543,10 @@ pub async fn trigger(
     member: TenantMember,
     state: Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
-    let tenant_id = member.tenant_id();
-    let job = jobs::get(&state.db, tenant_id, member.object_id()?).await?;
-    let now = Utc::now();
-    let claimed = fires::claim(&state.db, &job, now, Trigger::Manual, now)
+    let job = jobs::get(&state.db, member.tenant_id(), member.object_id()?).await?;
+    let fire = ticker::fire_now(&state.db, state.cron.launcher.as_ref(), &job, Utc::now())
         .await?
         .ok_or_else(|| ApiError::new(ErrorCode::Conflict, "fired at this instant already"))?;
-    match state.cron.launcher.launch(&job, &claimed).await {
-        Ok(run) => fires::started(&state.db, claimed.fire_id, run, now).await?,
-        Err(error) => {
-            fires::finished(
-                &state.db,
-                claimed.fire_id,
-                fires::FireStatus::Failed,
-                Some(error),
-                None,
-                Utc::now(),
-            )
-            .await?;
-        }
-    }
-    let fire = fires::get(&state.db, tenant_id, claimed.fire_id).await?;
     Ok(created(FireView::from(fire)))
 }
 
