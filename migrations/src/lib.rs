@@ -22,6 +22,7 @@ mod m20261204_000004_datasources;
 mod m20261207_000005_engine_store;
 mod m20261207_000006_workflows;
 mod m20261207_000007_cron_jobs;
+mod m20261207_000008_webhooks;
 
 /// Every migration, in order.
 #[derive(Debug)]
@@ -38,6 +39,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261207_000005_engine_store::Migration),
             Box::new(m20261207_000006_workflows::Migration),
             Box::new(m20261207_000007_cron_jobs::Migration),
+            Box::new(m20261207_000008_webhooks::Migration),
         ]
     }
 }

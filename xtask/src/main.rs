@@ -7,7 +7,7 @@
 //! cargo xtask db up|down|status|fresh     migrations against DATABASE_URL (default: embedded)
 //! cargo xtask openapi                     rewrite docs/openapi.json from the route table
 //! cargo xtask public-api                  rewrite workflow-engine's public-api.txt from its source
-//! cargo xtask keys rotate                 re-seal datasource secrets under JET_ENCRYPTION_KEY
+//! cargo xtask keys rotate                 re-seal datasource and webhook secrets under JET_ENCRYPTION_KEY
 //! cargo xtask tidy                        fmt check, clippy -D warnings, architecture tests
 //! cargo xtask bench sandbox               sandbox cold run vs. isolated-vm, same run
 //! cargo xtask bench engine                workflow engine overhead per node, vs. spawn-per-node
@@ -111,7 +111,7 @@ fn print_usage() {
          db up|down|status|fresh       run migrations against DATABASE_URL (default: the embedded database)\n\
          openapi                       rewrite docs/openapi.json from the route table\n\
          public-api                    rewrite crates/workflow-engine/public-api.txt from the crate's source\n\
-         keys rotate                   re-seal every datasource's secrets under JET_ENCRYPTION_KEY\n\
+         keys rotate                   re-seal every datasource's and webhook's secrets under JET_ENCRYPTION_KEY\n\
          tidy                          fmt check, clippy -D warnings, architecture tests\n\
          bench sandbox                 sandbox cold run vs. the original's isolated-vm, same run\n\
          bench engine                  workflow engine overhead per node (no-op nodes, in memory)\n\

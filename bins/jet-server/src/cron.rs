@@ -3,7 +3,8 @@
 //! worker (`cron_jobs::ticker`) woken through the change bus when a job changes in any process.
 //!
 //! A fire runs its target as the job (delegated execution: the saver's right to run the target
-//! was checked when the job was saved), within the job's tenant.
+//! was checked when the job was saved), within the job's tenant. Every fire is in the audit
+//! trail as a `CRON_FIRE` entry whose principal is the job.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -60,6 +61,7 @@ pub fn start(
     workflows: WorkflowRuntime,
     runner: Arc<Runner>,
     bus: change_bus::ChangeBus,
+    audit: audit::AuditSink,
     grace: chrono::Duration,
     workers: &mut crate::workers::Workers,
 ) -> Result<Cron, change_bus::Error> {
@@ -67,6 +69,7 @@ pub fn start(
         db: db.clone(),
         workflows,
         runner,
+        audit,
     });
     let wake = Arc::new(Notify::new());
     let mut changes = bus.subscribe(TOPIC)?;
@@ -104,6 +107,7 @@ pub struct PlatformLauncher {
     db: DatabaseConnection,
     workflows: WorkflowRuntime,
     runner: Arc<Runner>,
+    audit: audit::AuditSink,
 }
 
 impl std::fmt::Debug for PlatformLauncher {
@@ -115,11 +119,12 @@ impl std::fmt::Debug for PlatformLauncher {
 #[async_trait]
 impl Launcher for PlatformLauncher {
     async fn launch(&self, job: &CronJob, claimed: &Claimed) -> Result<Option<Uuid>, String> {
+        let started = std::time::Instant::now();
         let input = match &job.spec.input_values {
             Value::Object(map) => map.clone(),
             _ => Map::new(),
         };
-        match job.spec.target {
+        let launched = match job.spec.target {
             Target::Workflow(workflow_id) => self
                 .start_run(job, claimed, workflow_id, input)
                 .await
@@ -128,11 +133,53 @@ impl Launcher for PlatformLauncher {
                 self.spawn_query(job, claimed, query_id, input);
                 Ok(None)
             }
-        }
+        };
+        self.audit_fire(job, claimed, &launched, started.elapsed());
+        launched
     }
 }
 
 impl PlatformLauncher {
+    /// The fire's audit entry: the job is the principal; the status says whether its target
+    /// started (202) or could not be started (422); how the target ended is in the history.
+    fn audit_fire(
+        &self,
+        job: &CronJob,
+        claimed: &Claimed,
+        launched: &Result<Option<Uuid>, String>,
+        took: Duration,
+    ) {
+        let (status, instance_id, error) = match launched {
+            Ok(instance_id) => (202, *instance_id, None),
+            Err(error) => (422, None, Some(error.clone())),
+        };
+        self.audit.record(audit::AuditEntry {
+            id: Uuid::now_v7(),
+            kind: audit::AuditKind::CronFire,
+            tenant_id: Some(job.tenant_id),
+            user_id: None,
+            api_key_id: None,
+            method: "CRON".into(),
+            route: "cron fire".into(),
+            path: format!("/api/v1/tenants/{}/cronjobs/{}", job.tenant_id, job.id),
+            status,
+            duration_ms: u64::try_from(took.as_millis()).unwrap_or(u64::MAX),
+            client_ip: None,
+            user_agent: None,
+            request_body: None,
+            metadata: serde_json::json!({
+                "cronJobID": job.id,
+                "fireID": claimed.fire_id,
+                "scheduledFor": claimed.scheduled_for,
+                "target": job.spec.target.kind(),
+                "targetID": job.spec.target.id(),
+                "instanceID": instance_id,
+                "error": error,
+            }),
+            created_at: Utc::now(),
+        });
+    }
+
     /// Starts the fire's run (once: its id comes from the claim) and follows it to its end.
     async fn start_run(
         &self,

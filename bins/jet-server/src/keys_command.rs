@@ -1,4 +1,5 @@
-//! `jet-server keys rotate`: re-seals every datasource's secrets under the active key.
+//! `jet-server keys rotate`: re-seals every datasource's and webhook's secrets under the active
+//! key.
 //!
 //! Run it after making a new key active (`JET_ENCRYPTION_KEY`) with the old one listed in
 //! `JET_ENCRYPTION_PREVIOUS_KEYS`, with the same settings the servers use; servers may keep
@@ -7,14 +8,31 @@
 //! Rows it cannot open are listed by id; when it reports none left, the old key can be dropped.
 
 use datasources::rotation::{self, RotationReport};
+use webhooks::hooks::ResealReport;
 
 use crate::settings::Settings;
+
+/// What a rotation did to datasources and to webhooks.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct KeysReport {
+    /// Datasource secrets.
+    pub datasources: RotationReport,
+    /// Webhook secrets.
+    pub webhooks: ResealReport,
+}
+
+impl KeysReport {
+    /// Whether some secret could not be opened (the old key must stay configured).
+    pub fn failed(&self) -> bool {
+        !self.datasources.failed.is_empty() || !self.webhooks.failed.is_empty()
+    }
+}
 
 /// Rows per batch.
 pub const BATCH: u64 = 100;
 
 /// Rotates every row; the report.
-pub async fn rotate(settings: &Settings) -> Result<RotationReport, String> {
+pub async fn rotate(settings: &Settings) -> Result<KeysReport, String> {
     std::fs::create_dir_all(&settings.data_dir)
         .map_err(|e| format!("{}: {e}", settings.data_dir.display()))?;
     let ring = crate::startup::settings_key_ring(settings).map_err(|e| e.to_string())?;
@@ -25,22 +43,37 @@ pub async fn rotate(settings: &Settings) -> Result<RotationReport, String> {
     let db = database::connect(&config)
         .await
         .map_err(|e| e.to_string())?;
-    rotation::rotate(&db, &ring, BATCH, None)
+    let datasources = rotation::rotate(&db, &ring, BATCH, None)
         .await
-        .map_err(|e| e.to_string())
+        .map_err(|e| e.to_string())?;
+    let webhooks = webhooks::hooks::reseal(&db, &ring)
+        .await
+        .map_err(|e| e.to_string())?;
+    Ok(KeysReport {
+        datasources,
+        webhooks,
+    })
 }
 
 /// The report as the command prints it.
-pub fn describe(report: &RotationReport) -> String {
+pub fn describe(keys: &KeysReport) -> String {
+    let report = &keys.datasources;
+    let hooks = &keys.webhooks;
     let mut text = format!(
-        "re-sealed {} datasource(s) under the active key; {} changed meanwhile and were left for the next run",
-        report.rotated, report.skipped
+        "re-sealed {} datasource(s) under the active key; {} changed meanwhile and were left for the next run\n\
+         re-sealed {} webhook secret(s); {} rotated meanwhile (already under the active key)",
+        report.rotated, report.skipped, hooks.resealed, hooks.skipped
     );
     for (id, reason) in &report.failed {
         text.push_str(&format!("\ncannot open datasource {id}: {reason}"));
     }
-    if report.failed.is_empty() && report.skipped == 0 {
-        text.push_str("\nevery datasource is under the active key: previous keys can be dropped");
+    for (id, reason) in &hooks.failed {
+        text.push_str(&format!("\ncannot open webhook {id}'s secret: {reason}"));
+    }
+    if !keys.failed() && report.skipped == 0 {
+        text.push_str(
+            "\nevery datasource and webhook secret is under the active key: previous keys can be dropped",
+        );
     }
     text
 }

@@ -44,7 +44,7 @@ async fn main() -> ExitCode {
                     let text = jet_server::keys_command::describe(&report) + "\n";
                     // The report is the command's output (stdout), not a log line.
                     let _ = std::io::Write::write_all(&mut std::io::stdout(), text.as_bytes());
-                    if report.failed.is_empty() {
+                    if !report.failed() {
                         ExitCode::SUCCESS
                     } else {
                         ExitCode::FAILURE

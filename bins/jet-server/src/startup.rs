@@ -209,20 +209,6 @@ impl Application {
             engine_db.clone(),
             workers.stop_token(),
         );
-        let cron = crate::cron::start(
-            engine_db.clone(),
-            workflows.clone(),
-            Arc::clone(&runner),
-            bus.clone(),
-            chrono::Duration::from_std(settings.cron_misfire_grace)
-                .unwrap_or(chrono::Duration::seconds(60)),
-            &mut workers,
-        )
-        .map_err(|e| StartupError::ChangeBus(e.to_string()))?;
-        let closing = CancellationToken::new();
-        let realtime =
-            crate::realtime::Realtime::new(hub, settings.realtime.clone(), closing.clone());
-
         // On PostgreSQL the writer gets a pool of its own. Connections of the shared pool are
         // opened on actix's worker runtimes, which are shut down before the writer's final
         // flush; such a connection then fails ("Tokio context … being shutdown") and the last
@@ -247,6 +233,39 @@ impl Application {
         );
         // Stopped after HTTP has drained (run_until_stopped), so it writes every last entry.
         workers.spawn("audit-writer", move |stop| audit_writer.run(stop));
+
+        let cron = crate::cron::start(
+            engine_db.clone(),
+            workflows.clone(),
+            Arc::clone(&runner),
+            bus.clone(),
+            audit_sink.clone(),
+            chrono::Duration::from_std(settings.cron_misfire_grace)
+                .unwrap_or(chrono::Duration::seconds(60)),
+            &mut workers,
+        )
+        .map_err(|e| StartupError::ChangeBus(e.to_string()))?;
+        // Delivery ids older than the signature window cannot be replayed (the timestamp
+        // check refuses them): dropped once a minute by every process (idempotent).
+        let pruning = engine_db.clone();
+        workers.spawn("webhook-prune", move |stop: CancellationToken| async move {
+            let mut every = tokio::time::interval(std::time::Duration::from_secs(60));
+            loop {
+                tokio::select! {
+                    () = stop.cancelled() => return,
+                    _ = every.tick() => {
+                        if let Err(error) =
+                            webhooks::deliveries::prune(&pruning, chrono::Utc::now()).await
+                        {
+                            tracing::warn!(%error, "could not prune webhook delivery ids");
+                        }
+                    }
+                }
+            }
+        });
+        let closing = CancellationToken::new();
+        let realtime =
+            crate::realtime::Realtime::new(hub, settings.realtime.clone(), closing.clone());
 
         let state = Data::new(AppState {
             db,

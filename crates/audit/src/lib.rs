@@ -1,4 +1,5 @@
-//! The audit trail: every tenant-scoped request and every `/api/v1/auth` call, recorded.
+//! The audit trail: every tenant-scoped request and every `/api/v1/auth` call, every cron
+//! fire and every webhook delivery, recorded.
 //!
 //! The server's audit middleware builds an [`AuditEntry`] per request (principal, tenant, method,
 //! route, path, status, duration, client IP, user agent, and the request body passed through
@@ -18,11 +19,46 @@ pub use reader::{AuditFilter, list};
 pub use redact::redact_body;
 pub use writer::{AuditSink, AuditWriter, WriterConfig, channel};
 
-/// What is recorded about one request.
+/// What an entry records.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AuditKind {
+    /// An HTTP request or a websocket action by a user or an API key.
+    ApiRequest,
+    /// A cron job's fire: the job acted (delegated execution); `metadata` names the job, the
+    /// fire and the run.
+    CronFire,
+    /// A delivery to a webhook: the hook acted; `metadata` names the hook, the delivery id and
+    /// the run, or why the delivery was refused.
+    WebhookDelivery,
+}
+
+impl AuditKind {
+    /// As stored and shown.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            AuditKind::ApiRequest => "API_REQUEST",
+            AuditKind::CronFire => "CRON_FIRE",
+            AuditKind::WebhookDelivery => "WEBHOOK_DELIVERY",
+        }
+    }
+
+    /// The kind stored as `text` (an unknown one reads as a request).
+    pub fn parse(text: &str) -> AuditKind {
+        match text {
+            "CRON_FIRE" => AuditKind::CronFire,
+            "WEBHOOK_DELIVERY" => AuditKind::WebhookDelivery,
+            _ => AuditKind::ApiRequest,
+        }
+    }
+}
+
+/// What is recorded about one request, fire or delivery.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct AuditEntry {
     /// UUID v7.
     pub id: Uuid,
+    /// What it records.
+    pub kind: AuditKind,
     /// The tenant named by the route.
     pub tenant_id: Option<Uuid>,
     /// The calling user.
@@ -45,6 +81,8 @@ pub struct AuditEntry {
     pub user_agent: Option<String>,
     /// Redacted, truncated request body.
     pub request_body: Option<String>,
+    /// The acting cron job or hook and what it did (`{}` for requests).
+    pub metadata: serde_json::Value,
     /// When.
     pub created_at: DateTime<Utc>,
 }
@@ -64,6 +102,7 @@ impl From<audit_logs::Model> for AuditRecord {
             success: row.success,
             entry: AuditEntry {
                 id: row.id,
+                kind: AuditKind::parse(&row.kind),
                 tenant_id: row.tenant_id,
                 user_id: row.user_id,
                 api_key_id: row.api_key_id,
@@ -75,6 +114,7 @@ impl From<audit_logs::Model> for AuditRecord {
                 client_ip: row.client_ip,
                 user_agent: row.user_agent,
                 request_body: row.request_body,
+                metadata: row.metadata,
                 created_at: row.created_at,
             },
         }

@@ -7,11 +7,13 @@ use sea_orm::{
 };
 use uuid::Uuid;
 
-use crate::AuditRecord;
+use crate::{AuditKind, AuditRecord};
 
 /// Filters for [`list`]; every field narrows the result.
 #[derive(Debug, Clone, Default)]
 pub struct AuditFilter {
+    /// Only entries of this kind.
+    pub kind: Option<AuditKind>,
     /// Only this user's requests.
     pub user_id: Option<Uuid>,
     /// Only this API key's requests.
@@ -37,6 +39,9 @@ pub async fn list(
     page_size: u64,
 ) -> Result<(Vec<AuditRecord>, u64), DbErr> {
     let mut query = audit_logs::Entity::find().filter(audit_logs::Column::TenantId.eq(tenant_id));
+    if let Some(kind) = filter.kind {
+        query = query.filter(audit_logs::Column::Kind.eq(kind.as_str()));
+    }
     if let Some(user) = filter.user_id {
         query = query.filter(audit_logs::Column::UserId.eq(user));
     }

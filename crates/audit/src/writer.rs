@@ -165,7 +165,7 @@ fn row(entry: &AuditEntry) -> audit_logs::ActiveModel {
         tenant_id: Set(entry.tenant_id),
         user_id: Set(entry.user_id),
         api_key_id: Set(entry.api_key_id),
-        kind: Set("API_REQUEST".into()),
+        kind: Set(entry.kind.as_str().into()),
         method: Set(entry.method.clone()),
         route: Set(entry.route.clone()),
         path: Set(entry.path.clone()),
@@ -175,7 +175,7 @@ fn row(entry: &AuditEntry) -> audit_logs::ActiveModel {
         client_ip: Set(entry.client_ip.clone()),
         user_agent: Set(entry.user_agent.clone()),
         request_body: Set(entry.request_body.clone()),
-        metadata: Set(serde_json::json!({})),
+        metadata: Set(entry.metadata.clone()),
         created_at: Set(entry.created_at),
     }
 }

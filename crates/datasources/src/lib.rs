@@ -29,7 +29,7 @@ pub mod query;
 pub mod rotation;
 pub mod run;
 pub mod scrub;
-pub mod secrets;
+pub use sealed_secrets as secrets;
 pub mod sql;
 pub mod template;
 pub mod types;

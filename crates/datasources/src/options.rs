@@ -187,11 +187,7 @@ impl OpenOptions {
                 plain.insert(name.clone(), value.clone());
                 continue;
             }
-            let slot = SecretSlot {
-                tenant_id,
-                datasource_id,
-                field: name,
-            };
+            let slot = SecretSlot::datasource(tenant_id, datasource_id, name);
             let plaintext = serde_json::to_vec(value)
                 .map_err(|_| Error::invalid(format!("{FIELD_PREFIX}.{name}"), "not JSON"))?;
             let envelope = ring.seal(slot, &plaintext).map_err(Error::Seal)?;
@@ -277,11 +273,7 @@ pub fn open(
         let envelope: Envelope = serde_json::from_value(sealed.clone()).map_err(|error| {
             unopenable(crate::secrets::SecretError::Malformed(error.to_string()))
         })?;
-        let slot = SecretSlot {
-            tenant_id,
-            datasource_id,
-            field: name,
-        };
+        let slot = SecretSlot::datasource(tenant_id, datasource_id, name);
         let plaintext = ring.open(slot, &envelope).map_err(unopenable)?;
         let value = serde_json::from_slice(&plaintext).map_err(|_| {
             unopenable(crate::secrets::SecretError::Malformed(

@@ -23,6 +23,8 @@ pub mod tenants;
 pub mod title;
 pub mod user_tenant_configs;
 pub mod users;
+pub mod webhook_deliveries;
+pub mod webhooks;
 pub mod workflow_edges;
 pub mod workflow_nodes;
 pub mod workflows;

@@ -26,6 +26,10 @@ pub enum Access {
     Principal,
     /// A principal acting in the tenant named by the path's `{tenantID}`.
     Tenant(TenantRule),
+    /// A webhook delivery (`POST /api/v1/hooks/{hookID}`): no user or API key; the hook the
+    /// path names checks the delivery by its own auth mode (`webhooks::auth`), and the run it
+    /// starts acts as the hook.
+    Hook,
 }
 
 /// What a tenant route demands.
@@ -50,6 +54,11 @@ pub struct TenantRule {
     /// status) or the tenant's role list: the tenant's cached access data (`access_sync`) is
     /// invalidated after it, in every process, by the registration.
     pub changes_access: bool,
+    /// The path parameter naming a part of the object (a workflow's webhook): parts have no
+    /// permissions of their own, the object's apply (creating, changing or deleting a part is
+    /// updating the object), and the domain function looks the part up within the object, so
+    /// another object's part is not found.
+    pub part: Option<&'static str>,
 }
 
 /// What a rule's object parameter names.
@@ -94,6 +103,7 @@ impl TenantRule {
             source: None,
             effect,
             changes_access: false,
+            part: None,
         }
     }
 
@@ -142,6 +152,12 @@ impl TenantRule {
     pub fn on_run(mut self, param: &'static str) -> Self {
         self.object = Some(param);
         self.object_of = ObjectOf::RunOfWorkflow;
+        self
+    }
+
+    /// Path parameter `param` names a part of the object (see [`TenantRule::part`]).
+    pub fn of_part(mut self, param: &'static str) -> Self {
+        self.part = Some(param);
         self
     }
 

@@ -37,6 +37,11 @@ pub fn created<T: Serialize>(value: T) -> HttpResponse {
     HttpResponse::Created().json(Data { data: value })
 }
 
+/// Answers 202 with `{"data": value}`: work started, not finished.
+pub fn accepted<T: Serialize>(value: T) -> HttpResponse {
+    HttpResponse::Accepted().json(Data { data: value })
+}
+
 /// Answers 200 with a page of a list.
 pub fn page<T: Serialize>(page: Page<T>) -> HttpResponse {
     HttpResponse::Ok().json(page)

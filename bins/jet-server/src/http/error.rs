@@ -26,6 +26,12 @@ pub enum ErrorCode {
     InvalidToken,
     /// 401: the API key is unknown, disabled or deleted.
     InvalidApiKey,
+    /// 401: a webhook delivery without the hook's credentials, or with wrong ones.
+    WebhookUnauthorized,
+    /// 401: a webhook delivery's signature does not match its body and timestamp.
+    WebhookSignatureInvalid,
+    /// 401: a signed webhook delivery's timestamp is outside the window.
+    WebhookTimestampStale,
     /// 403: the caller lacks a permission.
     PermissionDenied,
     /// 403: the user has been disabled.
@@ -34,6 +40,8 @@ pub enum ErrorCode {
     TenantDisabled,
     /// 403: a cross-origin request from an origin not on the allow-list.
     CorsOriginNotAllowed,
+    /// 403: the webhook is disabled.
+    WebhookDisabled,
     /// 404: no such route or object (or not visible to the caller).
     NotFound,
     /// 405: the route exists but not for this method.
@@ -46,6 +54,8 @@ pub enum ErrorCode {
     ProtectedRole,
     /// 409: data queries use the datasource; deleting it needs `force`.
     DatasourceInUse,
+    /// 409: this webhook delivery id was accepted before (a replay).
+    WebhookReplayed,
     /// 413: the request body is over the limit.
     PayloadTooLarge,
     /// 415: the body is not JSON.
@@ -74,7 +84,7 @@ pub enum ErrorCode {
 
 impl ErrorCode {
     /// Every code, in the order of `docs/errors.md` (a tidy test keeps the two equal).
-    pub const ALL: [ErrorCode; 28] = {
+    pub const ALL: [ErrorCode; 33] = {
         use ErrorCode::*;
         [
             ValidationError,
@@ -83,16 +93,21 @@ impl ErrorCode {
             UserAuthTokenExpired,
             InvalidToken,
             InvalidApiKey,
+            WebhookUnauthorized,
+            WebhookSignatureInvalid,
+            WebhookTimestampStale,
             PermissionDenied,
             UserDisabled,
             TenantDisabled,
             CorsOriginNotAllowed,
+            WebhookDisabled,
             NotFound,
             MethodNotAllowed,
             Conflict,
             LastAdmin,
             ProtectedRole,
             DatasourceInUse,
+            WebhookReplayed,
             PayloadTooLarge,
             UnsupportedMediaType,
             DatasourceUnreachable,
@@ -113,15 +128,20 @@ impl ErrorCode {
         use ErrorCode::*;
         match self {
             ValidationError | InvalidRequest => StatusCode::BAD_REQUEST,
-            UserAuthTokenNotFound | UserAuthTokenExpired | InvalidToken | InvalidApiKey => {
-                StatusCode::UNAUTHORIZED
-            }
-            PermissionDenied | UserDisabled | TenantDisabled | CorsOriginNotAllowed => {
-                StatusCode::FORBIDDEN
-            }
+            UserAuthTokenNotFound
+            | UserAuthTokenExpired
+            | InvalidToken
+            | InvalidApiKey
+            | WebhookUnauthorized
+            | WebhookSignatureInvalid
+            | WebhookTimestampStale => StatusCode::UNAUTHORIZED,
+            PermissionDenied | UserDisabled | TenantDisabled | CorsOriginNotAllowed
+            | WebhookDisabled => StatusCode::FORBIDDEN,
             NotFound => StatusCode::NOT_FOUND,
             MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
-            Conflict | LastAdmin | ProtectedRole | DatasourceInUse => StatusCode::CONFLICT,
+            Conflict | LastAdmin | ProtectedRole | DatasourceInUse | WebhookReplayed => {
+                StatusCode::CONFLICT
+            }
             PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             DatasourceUnreachable | DatasourceTimeout | QueryFailed | NetworkPolicyDenied => {
@@ -145,16 +165,21 @@ impl ErrorCode {
             UserAuthTokenExpired => "USER_AUTH_TOKEN_EXPIRED",
             InvalidToken => "INVALID_TOKEN",
             InvalidApiKey => "INVALID_API_KEY",
+            WebhookUnauthorized => "WEBHOOK_UNAUTHORIZED",
+            WebhookSignatureInvalid => "WEBHOOK_SIGNATURE_INVALID",
+            WebhookTimestampStale => "WEBHOOK_TIMESTAMP_STALE",
             PermissionDenied => "PERMISSION_DENIED",
             UserDisabled => "USER_DISABLED",
             TenantDisabled => "TENANT_DISABLED",
             CorsOriginNotAllowed => "CORS_ORIGIN_NOT_ALLOWED",
+            WebhookDisabled => "WEBHOOK_DISABLED",
             NotFound => "NOT_FOUND",
             MethodNotAllowed => "METHOD_NOT_ALLOWED",
             Conflict => "CONFLICT",
             LastAdmin => "LAST_ADMIN",
             ProtectedRole => "PROTECTED_ROLE",
             DatasourceInUse => "DATASOURCE_IN_USE",
+            WebhookReplayed => "WEBHOOK_REPLAYED",
             PayloadTooLarge => "PAYLOAD_TOO_LARGE",
             UnsupportedMediaType => "UNSUPPORTED_MEDIA_TYPE",
             DatasourceUnreachable => "DATASOURCE_UNREACHABLE",
@@ -493,5 +518,41 @@ impl From<cron_jobs::Error> for ApiError {
             E::Rbac(error) => error.into(),
             error @ (E::Database(_) | E::Target(_) | E::Corrupt(_)) => ApiError::internal(&error),
         }
+    }
+}
+
+impl From<webhooks::Error> for ApiError {
+    fn from(error: webhooks::Error) -> Self {
+        use webhooks::Error as E;
+        match error {
+            E::Invalid { field, message } => {
+                ApiError::new(ErrorCode::ValidationError, format!("{field}: {message}"))
+                    .with_detail("field", field)
+            }
+            E::NotFound => ApiError::not_found(),
+            E::Denied(denied) => denied.into(),
+            E::Rbac(error) => error.into(),
+            E::Secret(error) => {
+                tracing::error!(%error, "a webhook's secret cannot be opened");
+                ApiError::new(
+                    ErrorCode::SecretsUnreadable,
+                    "the hook's secret cannot be opened with this server's keys",
+                )
+            }
+            error @ (E::Database(_) | E::Corrupt(_)) => ApiError::internal(&error),
+        }
+    }
+}
+
+impl From<webhooks::Refused> for ApiError {
+    fn from(refused: webhooks::Refused) -> Self {
+        use webhooks::Refused as R;
+        let code = match &refused {
+            R::MissingCredentials(_) | R::BadCredentials => ErrorCode::WebhookUnauthorized,
+            R::MalformedSignature(_) => ErrorCode::InvalidRequest,
+            R::BadSignature => ErrorCode::WebhookSignatureInvalid,
+            R::StaleTimestamp(_) => ErrorCode::WebhookTimestampStale,
+        };
+        ApiError::new(code, refused.to_string())
     }
 }

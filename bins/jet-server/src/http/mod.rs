@@ -49,6 +49,7 @@ pub fn routes() -> Vec<Route> {
         routes::workflows::routes(),
         routes::workflow_runs::routes(),
         routes::cron_jobs::routes(),
+        routes::webhooks::routes(),
         routes::realtime::routes(),
     ]
     .into_iter()

@@ -118,9 +118,19 @@ fn operation(
     }
     if let Some(body) = doc.body {
         let schema = to_json(body(schemas));
+        let content = match route.access {
+            // A webhook takes what its sender sends: JSON, a form, or text (webhooks::input).
+            Access::Hook => json!({
+                "application/json": {"schema": schema},
+                "application/x-www-form-urlencoded": {"schema": {"type": "object",
+                    "additionalProperties": {"type": "string"}}},
+                "text/plain": {"schema": {"type": "string"}},
+            }),
+            _ => json!({"application/json": {"schema": schema}}),
+        };
         operation.insert(
             "requestBody".into(),
-            json!({"required": true, "content": {"application/json": {"schema": schema}}}),
+            json!({"required": true, "content": content}),
         );
     }
     if let Some(security) = security(route.access) {
@@ -128,8 +138,9 @@ fn operation(
     }
     let mut responses = Map::new();
     if let Some(reply) = doc.reply {
-        let (status, response) = success(reply, schemas);
-        responses.insert(status.into(), response);
+        for (status, response) in success(reply, schemas) {
+            responses.insert(status.into(), response);
+        }
     }
     for (status, codes) in error_codes(route, doc) {
         // One shared response per distinct set of codes, named after them.
@@ -174,6 +185,11 @@ fn path_parameters(path: &str) -> Vec<Value> {
 fn access_note(access: Access) -> Option<String> {
     match access {
         Access::Public => None,
+        Access::Hook => Some(
+            "Called by the hook's sender, without a user token or API key: the hook checks \
+             the delivery by its own auth mode."
+                .into(),
+        ),
         Access::User => Some("Callable by signed-in users (not API keys).".into()),
         Access::Principal => Some(
             "Callable by signed-in users and API keys; what it reaches in a tenant is checked \
@@ -199,7 +215,7 @@ fn access_note(access: Access) -> Option<String> {
 
 fn security(access: Access) -> Option<Value> {
     match access {
-        Access::Public => None,
+        Access::Public | Access::Hook => None,
         Access::User
         | Access::Tenant(crate::http::access::TenantRule {
             need: Need::Membership,
@@ -209,7 +225,22 @@ fn security(access: Access) -> Option<Value> {
     }
 }
 
-fn success(reply: Reply, schemas: &mut Schemas) -> (&'static str, Value) {
+fn success(reply: Reply, schemas: &mut Schemas) -> Vec<(&'static str, Value)> {
+    let mut answers = vec![single_success(reply, schemas)];
+    if let Reply::Accepted(schema) = reply {
+        // `?wait`: the same body, once the run ended (or the wait ran out).
+        let data = json!({"type": "object", "required": ["data"],
+            "properties": {"data": to_json(schema(schemas))}});
+        answers.push((
+            "200",
+            json!({"description": "With `wait`: how the run ended, if it ended in time",
+                "content": {"application/json": {"schema": data}}}),
+        ));
+    }
+    answers
+}
+
+fn single_success(reply: Reply, schemas: &mut Schemas) -> (&'static str, Value) {
     let json_content = |description: &str, schema: Value| {
         json!({"description": description,
             "content": {"application/json": {"schema": schema}}})
@@ -250,6 +281,10 @@ fn success(reply: Reply, schemas: &mut Schemas) -> (&'static str, Value) {
             json!({"description": "Switching Protocols: the connection is now the realtime \
                 websocket (see the operation's description)"}),
         ),
+        Reply::Accepted(schema) => (
+            "202",
+            json_content("Accepted", data(to_json(schema(schemas)))),
+        ),
         Reply::EventStream => (
             "200",
             json!({"description": "Server-Sent Events, one run event per `data:` line, \
@@ -281,7 +316,7 @@ fn sse_event_schema() -> Value {
 pub fn error_codes(route: &Route, doc: &Doc) -> BTreeMap<u16, Vec<ErrorCode>> {
     use ErrorCode::*;
     let mut codes = vec![RateLimited, ServerError, CorsOriginNotAllowed];
-    if route.access != Access::Public {
+    if !matches!(route.access, Access::Public | Access::Hook) {
         codes.extend([
             UserAuthTokenNotFound,
             UserAuthTokenExpired,
@@ -293,6 +328,18 @@ pub fn error_codes(route: &Route, doc: &Doc) -> BTreeMap<u16, Vec<ErrorCode>> {
     }
     match route.access {
         Access::Public => {}
+        Access::Hook => codes.extend([
+            NotFound,
+            WebhookUnauthorized,
+            WebhookSignatureInvalid,
+            WebhookTimestampStale,
+            WebhookDisabled,
+            WebhookReplayed,
+            InvalidRequest,
+            PayloadTooLarge,
+            UnsupportedMediaType,
+            SecretsUnreadable,
+        ]),
         Access::User => codes.push(PermissionDenied),
         Access::Principal => {}
         Access::Tenant(_) => codes.extend([NotFound, PermissionDenied, TenantDisabled]),

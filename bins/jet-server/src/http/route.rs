@@ -44,6 +44,8 @@ pub enum Reply {
     DataList(SchemaFn),
     /// 201 `{"data": T}`.
     Created(SchemaFn),
+    /// 202 `{"data": T}` (work started), or 200 with the same body once it ended (`?wait`).
+    Accepted(SchemaFn),
     /// 200 `{"data": [T], "page", "pageSize", "total"}`.
     Page(SchemaFn),
     /// 200 with a body that is not in the envelope (health checks, the API description).
@@ -228,6 +230,12 @@ impl Route {
     /// Answers 201 `{"data": T}`.
     pub fn created<T: ToSchema>(mut self) -> Self {
         self.doc_mut().reply = Some(Reply::Created(schema_of::<T>));
+        self
+    }
+
+    /// Answers 202 `{"data": T}`, or 200 with it after a wait.
+    pub fn accepted<T: ToSchema>(mut self) -> Self {
+        self.doc_mut().reply = Some(Reply::Accepted(schema_of::<T>));
         self
     }
 

@@ -518,6 +518,7 @@ impl Connection {
         };
         self.state.audit.record(audit::AuditEntry {
             id: Uuid::now_v7(),
+            kind: audit::AuditKind::ApiRequest,
             tenant_id: Some(tenant_id),
             user_id,
             api_key_id,
@@ -529,6 +530,7 @@ impl Connection {
             client_ip: None,
             user_agent: None,
             request_body: audit::redact_body(text.as_bytes()),
+            metadata: serde_json::json!({}),
             created_at: Utc::now(),
         });
     }

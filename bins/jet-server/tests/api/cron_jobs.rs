@@ -129,6 +129,33 @@ async fn a_job_fires_its_workflow_and_the_history_shows_how_each_run_ended(backe
         })
         .await;
     assert!(fires.iter().all(|f| f["status"] != "failed"), "{fires:?}");
+
+    // Every fire is in the audit trail with the job as its principal and its run.
+    let deadline = tokio::time::Instant::now() + PATIENCE;
+    loop {
+        let (status, page) = t
+            .call("GET", "audit?type=CRON_FIRE&pageSize=200", None)
+            .await;
+        assert_eq!(status, 200, "{page}");
+        let entries = page["data"].as_array().unwrap();
+        let audited = |fire: &Value| {
+            entries.iter().any(|entry| {
+                entry["metadata"]["fireID"] == fire["fireID"]
+                    && entry["metadata"]["cronJobID"] == id
+                    && entry["metadata"]["instanceID"] == fire["instanceID"]
+                    && entry["userID"].is_null()
+                    && entry["type"] == "CRON_FIRE"
+            })
+        };
+        if fires.iter().all(audited) {
+            break;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "fires missing from the audit trail: {fires:?} {page}"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
 }
 db_test!(a_job_fires_its_workflow_and_the_history_shows_how_each_run_ended);
 

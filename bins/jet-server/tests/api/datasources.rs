@@ -748,6 +748,36 @@ async fn keys_rotate_reseals_under_the_new_key() {
         made["data"]["datasourceID"].as_str().unwrap()
     );
     let test_connection = json!({"action": "testConnection"});
+    // A webhook's secret is sealed under the same keys.
+    let (status, flow) = send(
+        base.clone(),
+        "POST",
+        format!("{t}/workflows"),
+        json!({"workflowTitle": "hooked", "nodes": [{"id": "start", "type": "start"},
+            {"id": "end", "type": "end"}], "edges": [{"source": "start", "target": "end"}]}),
+    )
+    .await;
+    assert_eq!(status, 201, "{flow}");
+    let (status, hook) = send(
+        base.clone(),
+        "POST",
+        format!(
+            "{t}/workflows/{}/webhooks",
+            flow["data"]["workflowID"].as_str().unwrap()
+        ),
+        json!({"webhookTitle": "h", "authMode": "bearer"}),
+    )
+    .await;
+    assert_eq!(status, 201, "{hook}");
+    let hook_path = hook["data"]["path"].as_str().unwrap().to_string();
+    let hook_token = hook["data"]["secret"].as_str().unwrap().to_string();
+    let deliver = |base: String| {
+        let request = client
+            .post(format!("{base}{hook_path}"))
+            .bearer_auth(&hook_token)
+            .json(&json!({}));
+        async move { crate::helpers::json(request.send().await.unwrap()).await }
+    };
     crate::startup::stop(child).await;
 
     let output = std::process::Command::new(env!("CARGO_BIN_EXE_jet-server"))
@@ -765,13 +795,25 @@ async fn keys_rotate_reseals_under_the_new_key() {
         String::from_utf8_lossy(&output.stderr)
     );
     assert!(printed.contains("re-sealed 1 datasource"), "{printed}");
+    assert!(printed.contains("re-sealed 1 webhook secret"), "{printed}");
 
     let (child, base) = spawn_binary(&data_dir, &[("JET_ENCRYPTION_KEY", KEY_2)]).await;
     let (status, opened) = send(base.clone(), "POST", proxy.clone(), test_connection.clone()).await;
     assert_eq!(status, 200, "opens under key 2 alone: {opened}");
+    let (status, delivered) = deliver(base.clone()).await;
+    assert_eq!(
+        status, 202,
+        "the hook's secret opens under key 2 alone: {delivered}"
+    );
     crate::startup::stop(child).await;
     let (child, base) = spawn_binary(&data_dir, &[("JET_ENCRYPTION_KEY", KEY_1)]).await;
-    let (status, refused) = send(base, "POST", proxy, test_connection).await;
+    let (status, refused) = send(base.clone(), "POST", proxy, test_connection).await;
+    assert_eq!(
+        (status, code(&refused)),
+        (503, "SECRETS_UNREADABLE"),
+        "{refused}"
+    );
+    let (status, refused) = deliver(base).await;
     assert_eq!(
         (status, code(&refused)),
         (503, "SECRETS_UNREADABLE"),

@@ -18,7 +18,8 @@
 //! - on a disabled tenant, its admin is refused 403 `TENANT_DISABLED` exactly on the routes not
 //!   declared as reads (or re-enabling).
 //!
-//! For every `Access::User` route: no credentials → 401, an API key → 403.
+//! For every `Access::User` route: no credentials → 401, an API key → 403. For the webhook
+//! delivery route (`Access::Hook`): an unknown hook → 404 with any credentials.
 
 use jet_server::http::access::{Access, Effect, Need, ObjectOf, TenantRule};
 use jet_server::http::route::Route;
@@ -93,6 +94,20 @@ async fn create_object(app: &TestApp, admin: &str, tenant: &str, resource: &str)
         .await;
     assert_eq!(status, 201, "creating a {resource}: {created}");
     created["data"][id].as_str().unwrap().to_string()
+}
+
+/// A webhook on `workflow`; its id.
+async fn create_webhook(app: &TestApp, admin: &str, tenant: &str, workflow: &str) -> String {
+    let (status, created) = app
+        .call(
+            "POST",
+            &format!("/api/v1/tenants/{tenant}/workflows/{workflow}/webhooks"),
+            admin,
+            Some(json!({"webhookTitle": "matrix"})),
+        )
+        .await;
+    assert_eq!(status, 201, "creating a webhook: {created}");
+    created["data"]["webhookID"].as_str().unwrap().to_string()
 }
 
 /// start → a data-collection form → end: a run of it waits for an answer.
@@ -289,6 +304,20 @@ async fn every_route_answers_as_its_declared_policy_says(backend: Backend) {
                 assert_eq!(status, 401, "{route:?} with a forged token: {body}");
                 continue;
             }
+            Access::Hook => {
+                // A webhook delivery: no tenant in the path; an unknown hook is 404 whatever
+                // credentials come with it. What a hook accepts is the webhook tests' matrix.
+                let path = fill_path(route.path, &t);
+                for credentials in ["", alice.as_str(), foreign_key.as_str()] {
+                    let (status, body) = app.call(method, &path, credentials, None).await;
+                    assert_eq!(
+                        (status, code(&body)),
+                        (404, "NOT_FOUND"),
+                        "{route:?} for an unknown hook: {body}"
+                    );
+                }
+                continue;
+            }
             Access::Tenant(rule) => rule,
         };
         tenant_routes += 1;
@@ -300,10 +329,18 @@ async fn every_route_answers_as_its_declared_policy_says(backend: Backend) {
             (Some(_), Some(permission)) => {
                 let resource = permission.resource.as_str();
                 let id = create_object(&app, &alice, &t, resource).await;
+                let mut others = Vec::new();
+                match rule.part {
+                    Some("webhookID") => {
+                        others.push(("webhookID", create_webhook(&app, &alice, &t, &id).await));
+                    }
+                    Some(other) => panic!("the matrix has no fixture for `{other}` parts: add one"),
+                    None => {}
+                }
                 Some(Fixture {
                     path_id: id.clone(),
                     grant_id: id,
-                    others: Vec::new(),
+                    others,
                 })
             }
             _ => None,

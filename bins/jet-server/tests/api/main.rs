@@ -23,5 +23,6 @@ mod route_table;
 mod startup;
 mod tenants;
 mod walkthrough;
+mod webhooks;
 mod websocket;
 mod workflows;

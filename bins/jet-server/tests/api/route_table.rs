@@ -70,9 +70,16 @@ fn tenant_paths_with_an_object_parameter_declare_it() {
             // through the run, which the rule declares.
             let in_declared_run = rule.object_of == ObjectOf::RunOfWorkflow
                 && rule.object.is_some_and(|run| objects.contains(&run));
+            // A part (a workflow's webhook) is reached through its object, which comes first.
+            let declared_part = rule
+                .part
+                .is_some_and(|part| objects.ends_with(&[rule.object.unwrap_or_default(), part]));
             if let Some(last) = objects.last() {
                 assert!(
-                    rule.object == Some(*last) || rule.source == Some(*last) || in_declared_run,
+                    rule.object == Some(*last)
+                        || rule.source == Some(*last)
+                        || in_declared_run
+                        || declared_part,
                     "{route:?} has an object parameter `{last}` its rule does not declare \
                      (.on_object or .from_source)"
                 );
@@ -164,6 +171,8 @@ fn permissions_follow_the_method() {
         let expected: &[Action] = match route.method {
             // An export reads too: its own action so it can be granted apart.
             Method::GET => &[Action::Read, Action::List, Action::Export],
+            // Deleting a part of an object (a workflow's webhook) changes the object.
+            Method::DELETE if rule.part.is_some() => &[Action::Update],
             Method::DELETE => &[Action::Delete],
             Method::PATCH | Method::PUT => &[Action::Update],
             _ => continue,

@@ -88,6 +88,7 @@ pub async fn record(
     };
     state.audit.record(AuditEntry {
         id: Uuid::now_v7(),
+        kind: audit::AuditKind::ApiRequest,
         tenant_id: request
             .match_info()
             .get("tenantID")
@@ -104,6 +105,7 @@ pub async fn record(
         client_ip: ip,
         user_agent,
         request_body,
+        metadata: serde_json::json!({}),
         created_at: chrono::Utc::now(),
     });
     Ok(response)

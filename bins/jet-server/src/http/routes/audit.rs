@@ -39,6 +39,10 @@ pub fn routes() -> Vec<Route> {
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 #[into_params(parameter_in = Query)]
 pub struct AuditQuery {
+    /// Only entries of this type.
+    #[serde(rename = "type")]
+    #[param(rename = "type", inline)]
+    kind: Option<AuditType>,
     /// Only this user's requests.
     #[serde(rename = "userID")]
     user_id: Option<Uuid>,
@@ -63,6 +67,28 @@ pub struct AuditQuery {
     page_size: Option<u64>,
 }
 
+/// What an entry records.
+#[derive(Debug, Clone, Copy, Deserialize, ToSchema)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum AuditType {
+    /// A request (HTTP, or a websocket action) by a user or an API key.
+    ApiRequest,
+    /// A cron job's fire.
+    CronFire,
+    /// A delivery to a webhook.
+    WebhookDelivery,
+}
+
+impl From<AuditType> for audit::AuditKind {
+    fn from(kind: AuditType) -> Self {
+        match kind {
+            AuditType::ApiRequest => audit::AuditKind::ApiRequest,
+            AuditType::CronFire => audit::AuditKind::CronFire,
+            AuditType::WebhookDelivery => audit::AuditKind::WebhookDelivery,
+        }
+    }
+}
+
 /// One entry as the API shows it.
 #[derive(Debug, Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
@@ -75,7 +101,7 @@ pub struct AuditView {
     user_id: Option<Uuid>,
     #[serde(rename = "apiKeyID")]
     api_key_id: Option<Uuid>,
-    /// `API_REQUEST`.
+    /// `API_REQUEST`, `CRON_FIRE` (the job acted) or `WEBHOOK_DELIVERY` (the hook acted).
     #[serde(rename = "type")]
     #[schema(value_type = String)]
     kind: &'static str,
@@ -89,6 +115,11 @@ pub struct AuditView {
     client_ip: Option<String>,
     user_agent: Option<String>,
     request_body: Option<String>,
+    /// For a fire: `cronJobID`, `fireID`, `scheduledFor`, `target`, `targetID`, `instanceID`,
+    /// `error`.
+    /// For a delivery: `webhookID`, `workflowID`, `deliveryID`, `instanceID`, `refusal`.
+    #[schema(value_type = Object)]
+    metadata: serde_json::Value,
     created_at: DateTime<Utc>,
 }
 
@@ -100,7 +131,7 @@ impl From<AuditRecord> for AuditView {
             tenant_id: entry.tenant_id,
             user_id: entry.user_id,
             api_key_id: entry.api_key_id,
-            kind: "API_REQUEST",
+            kind: entry.kind.as_str(),
             method: entry.method,
             route: entry.route,
             path: entry.path,
@@ -110,6 +141,7 @@ impl From<AuditRecord> for AuditView {
             client_ip: entry.client_ip,
             user_agent: entry.user_agent,
             request_body: entry.request_body,
+            metadata: entry.metadata,
             created_at: entry.created_at,
         }
     }
@@ -124,6 +156,7 @@ pub async fn list(
     let query: AuditQuery = query(&req)?;
     let paging = Paging::new(query.page, query.page_size)?;
     let filter = AuditFilter {
+        kind: query.kind.map(Into::into),
         user_id: query.user_id,
         api_key_id: query.api_key_id,
         method: query.method,

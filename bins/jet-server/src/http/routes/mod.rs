@@ -14,5 +14,6 @@ pub mod reference;
 pub mod roles;
 pub mod tenants;
 pub mod users;
+pub mod webhooks;
 pub mod workflow_runs;
 pub mod workflows;

@@ -180,7 +180,8 @@ pub struct WaitQuery {
 }
 
 impl WaitQuery {
-    fn duration(&self) -> Result<Option<Duration>, ApiError> {
+    /// The wait, checked.
+    pub fn duration(&self) -> Result<Option<Duration>, ApiError> {
         match self.wait {
             None | Some(0) => Ok(None),
             Some(secs) if secs <= MAX_WAIT_SECS => Ok(Some(Duration::from_secs(secs))),
@@ -255,12 +256,13 @@ pub async fn start_saved(
     start(state, tenant_id, definition, input).await
 }
 
-async fn start_run(
+/// Run `run` as started, or with `wait`, how it ended if it ended in time.
+pub async fn run_outcome(
     state: &AppState,
     tenant_id: Uuid,
     run: RunId,
     wait: Option<Duration>,
-) -> Result<HttpResponse, ApiError> {
+) -> Result<RunStarted, ApiError> {
     let mut started = RunStarted {
         instance_id: run.0,
         status: RunStatus::Pending.as_str(),
@@ -282,7 +284,16 @@ async fn start_run(
             started.status = RunStatus::Running.as_str();
         }
     }
-    Ok(created(started))
+    Ok(started)
+}
+
+async fn start_run(
+    state: &AppState,
+    tenant_id: Uuid,
+    run: RunId,
+    wait: Option<Duration>,
+) -> Result<HttpResponse, ApiError> {
+    Ok(created(run_outcome(state, tenant_id, run, wait).await?))
 }
 
 /// `POST …/workflows/{workflowID}/execute` (`workflow:execute` on it).

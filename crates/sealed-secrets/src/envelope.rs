@@ -1,7 +1,8 @@
 //! The sealed form of one secret field: `{v: 1, kid, nonce, ct}` (nonce and ciphertext in
 //! standard base64), AES-256-GCM with a random 96-bit nonce per seal.
 //!
-//! The associated data is [`SecretSlot`]: the tenant, the datasource and the field. It is not
+//! The associated data is [`SecretSlot`]: the kind of owner, the tenant, the owner and the
+//! field. It is not
 //! stored; the opener rebuilds it from where the envelope was found, so an envelope read from
 //! any other place fails authentication.
 
@@ -35,19 +36,34 @@ pub struct Envelope {
 /// Where a secret lives: the associated data of its envelope.
 #[derive(Debug, Clone, Copy)]
 pub struct SecretSlot<'a> {
+    /// The kind of object that owns the secret (`datasource`, `webhook`): part of the
+    /// associated data, so a datasource's envelope never opens as a webhook's.
+    pub owner_kind: &'static str,
     /// The tenant.
     pub tenant_id: Uuid,
-    /// The datasource.
-    pub datasource_id: Uuid,
-    /// The option field.
+    /// The owning object.
+    pub owner_id: Uuid,
+    /// The field of the owner.
     pub field: &'a str,
 }
 
-impl SecretSlot<'_> {
+impl<'a> SecretSlot<'a> {
+    /// A datasource's secret option `field`.
+    pub fn datasource(tenant_id: Uuid, datasource_id: Uuid, field: &'a str) -> Self {
+        SecretSlot {
+            owner_kind: "datasource",
+            tenant_id,
+            owner_id: datasource_id,
+            field,
+        }
+    }
+
     fn associated_data(&self) -> Vec<u8> {
+        // For datasources this is, byte for byte, the format envelopes were sealed with before
+        // other kinds of owner existed, so stored envelopes keep opening.
         format!(
-            "jet-admin datasource secret v{VERSION}\0{}\0{}\0{}",
-            self.tenant_id, self.datasource_id, self.field
+            "jet-admin {} secret v{VERSION}\0{}\0{}\0{}",
+            self.owner_kind, self.tenant_id, self.owner_id, self.field
         )
         .into_bytes()
     }
@@ -112,18 +128,28 @@ impl KeyRing {
 #[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
-    use crate::secrets::Key;
+    use crate::Key;
 
     fn key(byte: u8) -> Key {
         Key::from_bytes([byte; 32])
     }
 
     fn slot(tenant: u128, datasource: u128, field: &str) -> SecretSlot<'_> {
-        SecretSlot {
-            tenant_id: Uuid::from_u128(tenant),
-            datasource_id: Uuid::from_u128(datasource),
-            field,
-        }
+        SecretSlot::datasource(Uuid::from_u128(tenant), Uuid::from_u128(datasource), field)
+    }
+
+    #[test]
+    fn a_datasource_envelope_does_not_open_as_another_kind_of_owner() {
+        let ring = KeyRing::new(key(1), vec![]).unwrap();
+        let sealed = ring.seal(slot(1, 2, "secret"), b"hunter2").unwrap();
+        let webhook = SecretSlot {
+            owner_kind: "webhook",
+            ..slot(1, 2, "secret")
+        };
+        assert!(matches!(
+            ring.open(webhook, &sealed),
+            Err(SecretError::Forged(_))
+        ));
     }
 
     #[test]

@@ -1,8 +1,11 @@
+//! # sealed-secrets
+//!
 //! Secrets at rest: AES-256-GCM envelopes ([`envelope`]) under a key ring ([`keyring`]).
 //!
-//! Each secret field of a datasource is sealed on its own. The associated data binds the
-//! ciphertext to its tenant, its datasource and its field, so an envelope copied to another row,
-//! tenant or field fails to open instead of leaking into the wrong place.
+//! Each secret (a datasource's secret option, a webhook's signing secret) is sealed on its own.
+//! The associated data binds the ciphertext to its kind of owner, its tenant, its owner and its
+//! field ([`SecretSlot`]), so an envelope copied to another row, tenant, field or kind of
+//! object fails to open instead of leaking into the wrong place.
 
 pub mod envelope;
 pub mod keyring;
