@@ -22,10 +22,11 @@ pub fn run(raw: &[String]) -> Result<()> {
         Some("api") => crate::bench_api::run(&raw[1..]),
         Some("queries") => crate::bench_queries::run(&raw[1..]),
         Some("ws") => crate::bench_ws::run(&raw[1..]),
+        Some("cron") => crate::bench_cron::run(&raw[1..]),
         Some("engine") if raw.get(1).map(String::as_str) == Some("--persisted") => persisted(),
         Some("engine") => engine(),
         _ => bail!(
-            "usage: cargo xtask bench sandbox | cargo xtask bench api [--sqlite|--postgres] | cargo xtask bench engine [--persisted] | cargo xtask bench queries | cargo xtask bench ws [--sqlite|--postgres]"
+            "usage: cargo xtask bench sandbox | cargo xtask bench api [--sqlite|--postgres] | cargo xtask bench engine [--persisted] | cargo xtask bench queries | cargo xtask bench ws [--sqlite|--postgres] | cargo xtask bench cron"
         ),
     }
 }

@@ -15,6 +15,7 @@
 //! cargo xtask bench api [--sqlite|--postgres]  authorized reads vs. /health, pinned, both stores
 //! cargo xtask bench queries               POST …/run vs. the same SQL through sqlx, PostgreSQL
 //! cargo xtask bench ws [--sqlite|--postgres]  live run events to 1,000 websocket subscribers
+//! cargo xtask bench cron                 200 jobs every second on two processes (PostgreSQL): each fire once, lateness
 //! cargo xtask chaos [--runs N] [--nodes N] [--seconds N] [--sqlite]  runs survive kill -9
 //! ```
 #![allow(clippy::print_stdout)] // printing is this program's job
@@ -22,6 +23,7 @@
 mod args;
 mod bench;
 mod bench_api;
+mod bench_cron;
 mod bench_queries;
 mod bench_ws;
 mod chaos;
@@ -119,6 +121,7 @@ fn print_usage() {
          bench api [--sqlite|--postgres]  authorized reads vs. /health, pinned, same run (both stores by default)\n\
          bench queries                 POST .../run vs. the same SQL through sqlx, same PostgreSQL, same run\n\
          bench ws [--sqlite|--postgres]  run events to 1,000 websocket subscribers: latency vs. 1 subscriber, memory per idle socket\n\
+         bench cron                    200 jobs every second for 60 s on two processes (PostgreSQL): 12,000 fires once each, lateness vs. 1 job\n\
          chaos [--runs N] [--nodes N] [--seconds N] [--sqlite]\n\
          \x20                             runs of a workflow while kill -9 hits the servers: all complete, effects once per attempt"
     );

@@ -14,8 +14,8 @@
 //! Logs stay in `target/chaos/`.
 
 mod check;
-mod processes;
-mod workflow;
+pub mod processes;
+pub mod workflow;
 
 use std::path::Path;
 use std::sync::{Arc, Mutex};
@@ -144,17 +144,7 @@ async fn chaos(plan: &Plan) -> Result<()> {
     }
     effects_db.close().await?;
 
-    // Plain HTTP only; reqwest is built without a default TLS provider.
-    let tls = rustls::ClientConfig::builder_with_provider(Arc::new(
-        rustls::crypto::ring::default_provider(),
-    ))
-    .with_safe_default_protocol_versions()?
-    .with_root_certificates(rustls::RootCertStore::empty())
-    .with_no_client_auth();
-    let client = reqwest::Client::builder()
-        .tls_backend_preconfigured(tls)
-        .timeout(Duration::from_secs(30))
-        .build()?;
+    let client = processes::http_client()?;
     let names: &[char] = if plan.postgres { &['A', 'B'] } else { &['A'] };
     let mut slots: Vec<Slot> = names
         .iter()

@@ -13,6 +13,7 @@ use anyhow::{Context, Result, bail};
 pub struct Slot {
     /// `A`, `B`, …
     pub name: char,
+    program: PathBuf,
     env: Vec<(String, String)>,
     /// Its log (every incarnation appends to it).
     pub log: PathBuf,
@@ -29,6 +30,20 @@ impl Drop for Slot {
     }
 }
 
+/// A plain-HTTP client for the slots (reqwest is built without a default TLS provider).
+pub fn http_client() -> Result<reqwest::Client> {
+    let tls = rustls::ClientConfig::builder_with_provider(std::sync::Arc::new(
+        rustls::crypto::ring::default_provider(),
+    ))
+    .with_safe_default_protocol_versions()?
+    .with_root_certificates(rustls::RootCertStore::empty())
+    .with_no_client_auth();
+    Ok(reqwest::Client::builder()
+        .tls_backend_preconfigured(tls)
+        .timeout(Duration::from_secs(30))
+        .build()?)
+}
+
 fn free_port() -> Result<u16> {
     Ok(std::net::TcpListener::bind("127.0.0.1:0")?
         .local_addr()?
@@ -38,8 +53,14 @@ fn free_port() -> Result<u16> {
 impl Slot {
     /// A slot named `name` whose processes get `env`, logging into `dir`.
     pub fn new(name: char, env: Vec<(String, String)>, dir: &Path) -> Self {
+        Self::running(PathBuf::from("target/debug/jet-server"), name, env, dir)
+    }
+
+    /// A slot whose processes run `program` (the release build, for a benchmark).
+    pub fn running(program: PathBuf, name: char, env: Vec<(String, String)>, dir: &Path) -> Self {
         Slot {
             name,
+            program,
             env,
             log: dir.join(format!("server-{name}.log")),
             child: None,
@@ -57,7 +78,7 @@ impl Slot {
             .append(true)
             .open(&self.log)
             .with_context(|| format!("open {}", self.log.display()))?;
-        let mut command = Command::new("target/debug/jet-server");
+        let mut command = Command::new(&self.program);
         command
             .env_clear()
             .env("PORT", port.to_string())
@@ -66,7 +87,11 @@ impl Slot {
         for (name, value) in &self.env {
             command.env(name, value);
         }
-        self.child = Some(command.spawn().context("start target/debug/jet-server")?);
+        self.child = Some(
+            command
+                .spawn()
+                .with_context(|| format!("start {}", self.program.display()))?,
+        );
         self.base = format!("http://127.0.0.1:{port}");
         self.starts += 1;
         let deadline = Instant::now() + Duration::from_secs(60);

@@ -255,3 +255,162 @@ async fn next_fire_times_read_in_the_zone_and_bad_jobs_name_their_field(backend:
     assert_eq!(listed["data"].as_array().unwrap().len(), 1);
 }
 db_test!(next_fire_times_read_in_the_zone_and_bad_jobs_name_their_field);
+
+/// The real binary on the embedded default in `data_dir`, its output discarded (a pipe nobody
+/// reads would fill and stall it); the child and its URL.
+async fn spawn_server(data_dir: &std::path::Path) -> (std::process::Child, String) {
+    use std::process::{Command, Stdio};
+    let port = crate::startup::free_port();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_jet-server"))
+        .env_clear()
+        .env("PORT", port.to_string())
+        .env("JET_DATA_DIR", data_dir)
+        // A fire time more than a second old when the ticker reaches it was missed.
+        .env("JET_CRON_MISFIRE_GRACE_SECS", "1")
+        .env("RUST_LOG", "warn")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let base = format!("http://127.0.0.1:{port}");
+    crate::startup::wait_until_healthy(&test_support::http::client(), &base, &mut child).await;
+    (child, base)
+}
+
+/// `kill -9` the server, restart it six seconds later: the `skip` job fires none of the ticks
+/// it missed, the `runOnce` job fires once for all of them (a `makeUp` fire), and neither
+/// fires twice for a tick it had fired before the kill.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn after_kill_9_skip_fires_nothing_missed_and_run_once_fires_once() {
+    use chrono::{DateTime, Utc};
+    let dir = tempfile::tempdir().unwrap();
+    let data_dir = dir.path().join("data");
+    let client = test_support::http::client();
+    let (mut child, base) = spawn_server(&data_dir).await;
+    let token = identity::LocalSigningKey::load_or_create(&data_dir)
+        .unwrap()
+        .mint(
+            "kim@example.com",
+            None,
+            Duration::from_secs(600),
+            test_support::tokens::now(),
+        );
+    let call = |base: &str, method: &str, path: String, body: Option<Value>| {
+        let mut request = client
+            .request(method.parse().unwrap(), format!("{base}{path}"))
+            .bearer_auth(&token);
+        if let Some(body) = body {
+            request = request.json(&body);
+        }
+        async move { crate::helpers::json(request.send().await.unwrap()).await }
+    };
+    let (status, tenant) = call(
+        &base,
+        "POST",
+        "/api/v1/tenants".into(),
+        Some(json!({"tenantTitle": "K"})),
+    )
+    .await;
+    assert_eq!(status, 201, "{tenant}");
+    let t = format!(
+        "/api/v1/tenants/{}",
+        tenant["data"]["tenantID"].as_str().unwrap()
+    );
+    let (status, flow) = call(
+        &base,
+        "POST",
+        format!("{t}/workflows"),
+        Some(
+            json!({"workflowTitle": "tick", "nodes": [{"id": "start", "type": "start"},
+            {"id": "end", "type": "end"}], "edges": [{"source": "start", "target": "end"}]}),
+        ),
+    )
+    .await;
+    assert_eq!(status, 201, "{flow}");
+    let mut jobs = Vec::new();
+    for misfire in ["skip", "runOnce"] {
+        let (status, job) = call(
+            &base,
+            "POST",
+            format!("{t}/cronjobs"),
+            Some(json!({"cronJobTitle": misfire, "schedule": "* * * * * *",
+                "workflowID": flow["data"]["workflowID"], "misfire": misfire})),
+        )
+        .await;
+        assert_eq!(status, 201, "{job}");
+        jobs.push(job["data"]["cronJobID"].as_str().unwrap().to_string());
+    }
+    let history = |base: String, job: String| {
+        let path = format!("{t}/cronjobs/{job}/history?pageSize=200");
+        async move {
+            let (status, page) = call(&base, "GET", path, None).await;
+            assert_eq!(status, 200, "{page}");
+            page["data"].as_array().unwrap().clone()
+        }
+    };
+    let deadline = tokio::time::Instant::now() + PATIENCE;
+    for job in &jobs {
+        while ended(&history(base.clone(), job.clone()).await, "completed") == 0 {
+            assert!(tokio::time::Instant::now() < deadline, "{job} never fired");
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+
+    // kill -9: no drain, no cleanup.
+    child.kill().unwrap();
+    child.wait().unwrap();
+    let killed_at = Utc::now();
+    tokio::time::sleep(Duration::from_secs(6)).await;
+    let restarted_at = Utc::now();
+    let (child, base) = spawn_server(&data_dir).await;
+    // Fires after the restart, so each job is seen ticking again.
+    tokio::time::sleep(Duration::from_secs(3)).await;
+
+    let scheduled = |fire: &Value| {
+        fire["scheduledFor"]
+            .as_str()
+            .unwrap()
+            .parse::<DateTime<Utc>>()
+            .unwrap()
+    };
+    // Ticks no process could fire: after the kill, and missed by more than the grace when the
+    // restarted ticker came.
+    let downtime = |fire: &Value| {
+        let at = scheduled(fire);
+        at > killed_at + chrono::Duration::seconds(1)
+            && at <= restarted_at - chrono::Duration::seconds(1)
+    };
+    let (skip, run_once) = (
+        history(base.clone(), jobs[0].clone()).await,
+        history(base.clone(), jobs[1].clone()).await,
+    );
+    for (name, fires) in [("skip", &skip), ("runOnce", &run_once)] {
+        let mut times: Vec<_> = fires.iter().map(&scheduled).collect();
+        let count = times.len();
+        times.sort();
+        times.dedup();
+        assert_eq!(times.len(), count, "{name}: a tick fired twice: {fires:?}");
+        assert!(
+            fires
+                .iter()
+                .any(|f| scheduled(f) > restarted_at && f["trigger"] == "scheduled"),
+            "{name} does not tick after the restart: {fires:?}"
+        );
+    }
+    assert!(
+        !skip.iter().any(|f| downtime(f) || f["trigger"] == "makeUp"),
+        "skip fired for missed ticks: {skip:?}"
+    );
+    let made_up: Vec<&Value> = run_once
+        .iter()
+        .filter(|f| f["trigger"] == "makeUp")
+        .collect();
+    assert_eq!(made_up.len(), 1, "runOnce fires once: {run_once:?}");
+    assert!(
+        !run_once
+            .iter()
+            .any(|f| downtime(f) && f["trigger"] == "scheduled"),
+        "runOnce fired missed ticks one by one: {run_once:?}"
+    );
+    crate::startup::stop(child).await;
+}
