@@ -13,7 +13,7 @@ use async_trait::async_trait;
 use chrono::Utc;
 use cron_jobs::fires::{self, Claimed, FireStatus};
 use cron_jobs::jobs::{CronJob, Target};
-use cron_jobs::ticker::{Launcher, Ticker, TickerConfig};
+use cron_jobs::ticker::{Ended, Launcher, Ticker, TickerConfig};
 use datasources::run::{Caller, Runner};
 use rbac::{Grants, Subject};
 use sea_orm::DatabaseConnection;
@@ -137,6 +137,78 @@ impl Launcher for PlatformLauncher {
         self.audit_fire(job, claimed, &launched, started.elapsed());
         launched
     }
+
+    async fn ended(&self, job: &CronJob, fire: &fires::Fire) -> Option<Ended> {
+        let now = Utc::now();
+        let past_timeout =
+            |limit: chrono::Duration| fire.started_at.is_some_and(|started| now - started > limit);
+        match job.spec.target {
+            Target::Workflow(_) => {
+                let run = RunId(fire.instance_id?);
+                let namespace = job.tenant_id.to_string();
+                let read = namespace.clone();
+                let snapshot = self
+                    .workflows
+                    .call(move |engine| async move { engine.snapshot(&read, run).await })
+                    .await
+                    .ok()?
+                    .ok()?;
+                if let Some(ended) = run_end(snapshot.status, snapshot.error, snapshot.output) {
+                    return Some(ended);
+                }
+                let limit = chrono::Duration::seconds(i64::from(job.spec.timeout_secs?));
+                if !past_timeout(limit) {
+                    return None;
+                }
+                // Its follower would have cancelled it: do what it would have done.
+                let _ = self
+                    .workflows
+                    .call(move |engine| async move {
+                        engine
+                            .cancel(&namespace, run, Some("the cron job's timeout".into()))
+                            .await
+                    })
+                    .await;
+                Some(Ended {
+                    status: FireStatus::TimedOut,
+                    error: Some("the run passed the job's timeout and was cancelled".into()),
+                    result: None,
+                })
+            }
+            // A query runs in the process that launched it: past its time limit (or an hour)
+            // and still `running`, that process stopped before recording its end.
+            Target::DataQuery(_) => {
+                let limit = job
+                    .spec
+                    .timeout_secs
+                    .map_or(chrono::Duration::hours(1), |secs| {
+                        chrono::Duration::seconds(i64::from(secs) + 60)
+                    });
+                past_timeout(limit).then(|| Ended {
+                    status: FireStatus::Failed,
+                    error: Some("the process running the query stopped before it ended".into()),
+                    result: None,
+                })
+            }
+        }
+    }
+}
+
+/// A fire's end from its run's final status; `None` while the run goes on.
+fn run_end(status: RunStatus, error: Option<String>, output: Value) -> Option<Ended> {
+    match status {
+        RunStatus::Completed => Some(Ended {
+            status: FireStatus::Completed,
+            error: None,
+            result: Some(output),
+        }),
+        status if status.is_terminal() => Some(Ended {
+            status: FireStatus::Failed,
+            error: Some(error.unwrap_or_else(|| format!("the run ended {}", status.as_str()))),
+            result: None,
+        }),
+        _ => None,
+    }
 }
 
 impl PlatformLauncher {
@@ -237,18 +309,13 @@ impl PlatformLauncher {
                     .await
             };
             let (status, error, result) = match waited {
-                Ok(Ok(Some(snapshot))) => match snapshot.status {
-                    RunStatus::Completed => (FireStatus::Completed, None, Some(snapshot.output)),
-                    status => (
-                        FireStatus::Failed,
-                        Some(
-                            snapshot
-                                .error
-                                .unwrap_or_else(|| format!("the run ended {}", status.as_str())),
-                        ),
-                        None,
-                    ),
-                },
+                Ok(Ok(Some(snapshot))) => {
+                    match run_end(snapshot.status, snapshot.error, snapshot.output) {
+                        Some(ended) => (ended.status, ended.error, ended.result),
+                        // `wait` answers ended runs only; the settling pass will see it end.
+                        None => return,
+                    }
+                }
                 Ok(Ok(None)) => {
                     let cancel_ns = namespace.clone();
                     let _ = workflows

@@ -267,17 +267,42 @@ pub async fn finished(
     result: Option<Value>,
     now: DateTime<Utc>,
 ) -> Result<(), Error> {
-    cron_fires::Entity::update(cron_fires::ActiveModel {
-        id: Set(fire_id),
-        status: Set(status.as_str().to_string()),
-        finished_at: Set(Some(now.timestamp_micros())),
-        error: Set(error),
-        result: Set(result),
-        ..Default::default()
-    })
-    .exec(db)
-    .await?;
+    // The first end recorded stays (a recovered fire may be ended by two processes).
+    cron_fires::Entity::update_many()
+        .col_expr(cron_fires::Column::Status, Expr::value(status.as_str()))
+        .col_expr(
+            cron_fires::Column::FinishedAt,
+            Expr::value(Some(now.timestamp_micros())),
+        )
+        .col_expr(cron_fires::Column::Error, Expr::value(error))
+        .col_expr(cron_fires::Column::Result, Expr::value(result))
+        .filter(cron_fires::Column::Id.eq(fire_id))
+        .filter(
+            cron_fires::Column::Status
+                .is_in([FireStatus::Claimed.as_str(), FireStatus::Running.as_str()]),
+        )
+        .exec(db)
+        .await?;
     Ok(())
+}
+
+/// Fires `running` since before `before` (their target started then and has not been recorded
+/// as ended), oldest first, at most `limit`.
+pub async fn long_running(
+    db: &impl ConnectionTrait,
+    before: DateTime<Utc>,
+    limit: u64,
+) -> Result<Vec<Fire>, Error> {
+    Ok(cron_fires::Entity::find()
+        .filter(cron_fires::Column::Status.eq(FireStatus::Running.as_str()))
+        .filter(cron_fires::Column::StartedAt.lt(before.timestamp_micros()))
+        .order_by_asc(cron_fires::Column::StartedAt)
+        .limit(limit)
+        .all(db)
+        .await?
+        .into_iter()
+        .map(Fire::from_row)
+        .collect())
 }
 
 /// Fires claimed before `before` whose target never started (their process died between the

@@ -8,7 +8,8 @@
 //! a process that dies mid-pass leaves nothing another pass does not finish: its unmoved
 //! next fire time is handled again (the claims already made are found and skipped), its
 //! claimed but unlaunched fires are launched by [`Ticker::recover`] (the run id is derived from
-//! the claim, so a launch that did happen is not repeated).
+//! the claim, so a launch that did happen is not repeated), and fires left `running` by a
+//! process that stopped following them get their end from [`Ticker::settle`].
 //!
 //! Between passes the ticker sleeps until the earliest next fire time of all jobs, or until it
 //! is woken (a job was saved, enabled or disabled: the server relays the change bus).
@@ -38,6 +39,25 @@ pub trait Launcher: Send + Sync {
     /// or `None` for a target that is not a run. The launcher records how the fire ends
     /// ([`fires::finished`]) when it ends; an `Err` is recorded as the fire's failure.
     async fn launch(&self, job: &CronJob, claimed: &Claimed) -> Result<Option<Uuid>, String>;
+
+    /// How `fire`'s target ended, if it did, or `None` while it goes on (or when the launcher
+    /// cannot tell). Asked of fires `running` for longer than [`TickerConfig::stale_claim`]:
+    /// the process that followed the run may have stopped, and the run finished elsewhere.
+    async fn ended(&self, job: &CronJob, fire: &fires::Fire) -> Option<Ended> {
+        let _ = (job, fire);
+        None
+    }
+}
+
+/// How a fire's target ended (see [`Launcher::ended`]).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Ended {
+    /// `completed`, `failed` or `timedOut`.
+    pub status: FireStatus,
+    /// Why it failed.
+    pub error: Option<String>,
+    /// What it gave back.
+    pub result: Option<serde_json::Value>,
 }
 
 /// What the ticker needs to know.
@@ -118,6 +138,9 @@ impl Ticker {
                 recovered_at = Some(now);
                 if let Err(error) = self.recover(now).await {
                     tracing::warn!(%error, "cron: could not recover unlaunched fires");
+                }
+                if let Err(error) = self.settle(now).await {
+                    tracing::warn!(%error, "cron: could not settle long-running fires");
                 }
             }
             let sleep = match self.tick(now).await {
@@ -273,6 +296,33 @@ impl Ticker {
             launched += 1;
         }
         Ok(launched)
+    }
+
+    /// Records the end of fires `running` since before `now - stale_claim` whose target has
+    /// ended (the launcher says so): a process that stopped (a deploy, `kill -9`) leaves its
+    /// fires `running` while their runs finish on another process. Answers how many it settled.
+    /// A fire whose follower is alive and records the end too keeps the first end recorded.
+    pub async fn settle(&self, now: DateTime<Utc>) -> Result<usize, Error> {
+        let running = fires::long_running(&self.db, now - self.config.stale_claim, 100).await?;
+        let mut settled = 0;
+        for fire in running {
+            let Some(job) = jobs::find_any(&self.db, fire.cron_job_id).await? else {
+                continue;
+            };
+            if let Some(ended) = self.launcher.ended(&job, &fire).await {
+                fires::finished(
+                    &self.db,
+                    fire.id,
+                    ended.status,
+                    ended.error,
+                    ended.result,
+                    now,
+                )
+                .await?;
+                settled += 1;
+            }
+        }
+        Ok(settled)
     }
 
     /// The earliest next fire time of every enabled job.

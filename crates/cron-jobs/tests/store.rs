@@ -9,7 +9,7 @@ use std::sync::{Arc, Mutex};
 use chrono::{DateTime, Utc};
 use cron_jobs::fires::{self, FireStatus, Trigger};
 use cron_jobs::jobs::{self, CronJob, JobSpec, Overlap, Target};
-use cron_jobs::ticker::{Launcher, Ticker, TickerConfig};
+use cron_jobs::ticker::{Ended, Launcher, Ticker, TickerConfig};
 use cron_jobs::{Error, Misfire};
 use db_entity::workflows;
 use rbac::{Action, Grants, Permission, Resource, Subject};
@@ -617,3 +617,74 @@ async fn a_claim_whose_process_died_is_launched_once_and_overlap_skip_skips(back
     assert_eq!(recorder.times(), [orphan]);
 }
 db_test!(a_claim_whose_process_died_is_launched_once_and_overlap_skip_skips);
+
+/// A launcher whose runs have all ended elsewhere (completed).
+struct EndedElsewhere;
+
+#[async_trait::async_trait]
+impl Launcher for EndedElsewhere {
+    async fn launch(
+        &self,
+        _job: &CronJob,
+        claimed: &fires::Claimed,
+    ) -> Result<Option<Uuid>, String> {
+        Ok(Some(claimed.run_id))
+    }
+
+    async fn ended(&self, _job: &CronJob, _fire: &fires::Fire) -> Option<Ended> {
+        Some(Ended {
+            status: FireStatus::Completed,
+            error: None,
+            result: Some(json!({"answer": 42})),
+        })
+    }
+}
+
+async fn a_fire_left_running_by_a_stopped_process_gets_its_end_once(backend: Backend) {
+    let Some((_guard, db)) = test_support::migrated(backend).await else {
+        return;
+    };
+    let start = at("2026-05-01T10:00:00.300Z");
+    let job = a_saved_job(&db, "* * * * * *", "UTC", Misfire::Skip, start).await;
+    let ticker = Ticker::new(
+        db.clone(),
+        Arc::new(EndedElsewhere),
+        TickerConfig::default(),
+    );
+    // A process claimed and started 10:00:01, then stopped following its run.
+    let fire_time = at("2026-05-01T10:00:01Z");
+    let claimed = fires::claim(&db, &job, fire_time, Trigger::Scheduled, fire_time)
+        .await
+        .unwrap()
+        .unwrap();
+    fires::started(&db, claimed.fire_id, Some(claimed.run_id), fire_time)
+        .await
+        .unwrap();
+    let settle = |after: i64| ticker.settle(fire_time + chrono::Duration::seconds(after));
+    // Not for a while: its follower may still be alive.
+    assert_eq!(settle(5).await.unwrap(), 0);
+    assert_eq!(settle(31).await.unwrap(), 1);
+    assert_eq!(settle(45).await.unwrap(), 0);
+    let fire = fires::get(&db, job.tenant_id, claimed.fire_id)
+        .await
+        .unwrap();
+    assert_eq!(fire.status, FireStatus::Completed);
+    assert_eq!(fire.result, Some(json!({"answer": 42})));
+    // A late follower's end does not replace the first one recorded.
+    fires::finished(
+        &db,
+        claimed.fire_id,
+        FireStatus::Failed,
+        Some("late".into()),
+        None,
+        fire_time,
+    )
+    .await
+    .unwrap();
+    let fire = fires::get(&db, job.tenant_id, claimed.fire_id)
+        .await
+        .unwrap();
+    assert_eq!(fire.status, FireStatus::Completed);
+    assert_eq!(fire.error, None);
+}
+db_test!(a_fire_left_running_by_a_stopped_process_gets_its_end_once);
