@@ -35,13 +35,14 @@ async fn concurrent_migrations_all_succeed_and_apply_once(backend: Backend) {
     for result in results {
         result.unwrap();
     }
-    // 24 platform tables (12 in the first migration, folders in the second, the change bus's
+    // 26 platform tables (12 in the first migration, folders in the second, the change bus's
     // overflow in the third, datasources and data queries in the fourth, the engine's runs,
     // events and tasks in the fifth, workflows with their nodes and edges in the sixth, cron
-    // jobs and their fires in the seventh) plus seaql_migrations.
-    assert_eq!(table_count(&config, backend).await, 25);
+    // jobs and their fires in the seventh, webhooks and their delivery ids in the eighth) plus
+    // seaql_migrations.
+    assert_eq!(table_count(&config, backend).await, 27);
     migrate(&config).await.unwrap();
-    assert_eq!(table_count(&config, backend).await, 25);
+    assert_eq!(table_count(&config, backend).await, 27);
     ping(&connect(&config).await.unwrap()).await.unwrap();
 }
 db_test!(concurrent_migrations_all_succeed_and_apply_once);
