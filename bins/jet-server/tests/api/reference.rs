@@ -5,6 +5,7 @@
 
 use std::collections::BTreeSet;
 
+use jet_server::http::access::Access;
 use jet_server::http::openapi::DOCUMENT_PATH;
 use serde_json::{Value, json};
 use test_support::{Backend, db_test};
@@ -158,7 +159,8 @@ async fn every_body_must_be_a_json_object(backend: Backend) {
     let mut walked = 0;
     for route in jet_server::http::routes() {
         let Some(doc) = &route.doc else { continue };
-        if doc.body.is_none() {
+        // A webhook takes what its sender sends (any JSON, a form, text: webhooks.rs tests it).
+        if doc.body.is_none() || route.access == Access::Hook {
             continue;
         }
         walked += 1;
