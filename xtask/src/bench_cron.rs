@@ -11,6 +11,9 @@
 //! they are disabled again. Then the history is read from the database: every (job, second) of
 //! the window must have exactly one row (the count, the duplicates, the missing), and lateness
 //! is a fire's start (its run started) minus its fire time, with the claim's lateness beside it.
+//!
+//! `JET_BENCH_NO_BUILD=1` measures the release binary already in `target/release` (the build
+//! step otherwise rebuilds it when `cargo xtask` runs it with another fingerprint).
 
 use std::collections::{HashMap, HashSet};
 use std::path::Path;
@@ -36,11 +39,13 @@ pub fn run(_raw: &[String]) -> Result<()> {
     if !crate::postgres::local_server_answers() {
         bail!("bench cron needs PostgreSQL on 127.0.0.1:5432");
     }
-    crate::run::cargo(
-        &["build", "--release", "--quiet", "--package", "jet-server"],
-        &[],
-        &[],
-    )?;
+    if std::env::var_os("JET_BENCH_NO_BUILD").is_none() {
+        crate::run::cargo(
+            &["build", "--release", "--quiet", "--package", "jet-server"],
+            &[],
+            &[],
+        )?;
+    }
     crate::postgres::recreate_database(crate::postgres::LOCAL_URL, DATABASE)?;
     tokio::runtime::Builder::new_multi_thread()
         .enable_all()
