@@ -22,6 +22,7 @@ use std::time::Duration;
 use anyhow::{Context, Result, bail, ensure};
 use serde_json::{Value, json};
 
+use crate::bench_ws::Latency;
 use crate::chaos::processes::{Slot, http_client};
 use crate::chaos::workflow::Session;
 
@@ -123,15 +124,15 @@ async fn bench() -> Result<()> {
             outcome.duplicates,
             outcome.missing,
             outcome.failed,
-            outcome.start.describe(),
-            outcome.claim.describe()
+            describe(&outcome.start),
+            describe(&outcome.claim)
         );
     }
     println!(
         "{JOBS} jobs vs 1: start lateness p50 ×{:.1}, p99 ×{:.1}; goal p99 ≤ 100 ms: {}",
-        measured.start.p50 / baseline.start.p50.max(0.001),
-        measured.start.p99 / baseline.start.p99.max(0.001),
-        if measured.start.p99 <= 100.0 {
+        measured.start.p50_ms / baseline.start.p50_ms.max(0.001),
+        measured.start.p99_ms / baseline.start.p99_ms.max(0.001),
+        if measured.start.p99_ms <= 100.0 {
             "met"
         } else {
             "NOT met"
@@ -153,8 +154,8 @@ struct Outcome {
     duplicates: usize,
     missing: usize,
     failed: usize,
-    start: Lateness,
-    claim: Lateness,
+    start: Latency,
+    claim: Latency,
 }
 
 async fn phase(
@@ -222,12 +223,12 @@ async fn phase(
         duplicates: rows.len() - fired,
         missing: expected.saturating_sub(fired),
         failed: rows.iter().filter(|row| row.4 == "failed").count(),
-        start: Lateness::of(
+        start: Latency::of(
             rows.iter()
                 .filter_map(|row| row.3.map(|started| late(started, row.1)))
                 .collect(),
         )?,
-        claim: Lateness::of(rows.iter().map(|row| late(row.2, row.1)).collect())?,
+        claim: Latency::of(rows.iter().map(|row| late(row.2, row.1)).collect())?,
     })
 }
 
@@ -247,30 +248,10 @@ async fn toggle(session: &Session, bases: &[String], ids: &[String], action: &st
     Ok(())
 }
 
-struct Lateness {
-    p50: f64,
-    p99: f64,
-    max: f64,
-}
-
-impl Lateness {
-    fn of(mut samples: Vec<Duration>) -> Result<Lateness> {
-        if samples.is_empty() {
-            bail!("no fire was measured");
-        }
-        samples.sort();
-        let at = |q: f64| {
-            let index = ((samples.len() as f64 * q).ceil() as usize).clamp(1, samples.len()) - 1;
-            samples[index].as_secs_f64() * 1000.0
-        };
-        Ok(Lateness {
-            p50: at(0.50),
-            p99: at(0.99),
-            max: at(1.0),
-        })
-    }
-
-    fn describe(&self) -> String {
-        format!("{:.1}/{:.1}/{:.1}", self.p50, self.p99, self.max)
-    }
+/// `p50/p99/max` in milliseconds.
+fn describe(latency: &Latency) -> String {
+    format!(
+        "{:.1}/{:.1}/{:.1}",
+        latency.p50_ms, latency.p99_ms, latency.max_ms
+    )
 }

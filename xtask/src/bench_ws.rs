@@ -422,15 +422,17 @@ fn cpu_seconds(pid: u32) -> Result<f64> {
     Ok((ticks(11)? + ticks(12)?) / 100.0)
 }
 
-struct Latency {
-    p50_ms: f64,
-    p99_ms: f64,
-    max_ms: f64,
-    count: usize,
+/// Percentiles of a set of delays (also `bench cron`'s lateness).
+pub(crate) struct Latency {
+    pub(crate) p50_ms: f64,
+    pub(crate) p99_ms: f64,
+    pub(crate) max_ms: f64,
+    pub(crate) count: usize,
 }
 
 impl Latency {
-    fn of(mut samples: Vec<Duration>) -> Result<Latency> {
+    /// The percentiles of `samples` (an error when there are none).
+    pub(crate) fn of(mut samples: Vec<Duration>) -> Result<Latency> {
         if samples.is_empty() {
             bail!("no live delivery was measured");
         }

@@ -161,19 +161,7 @@ impl Launcher for PlatformLauncher {
                     return None;
                 }
                 // Its follower would have cancelled it: do what it would have done.
-                let _ = self
-                    .workflows
-                    .call(move |engine| async move {
-                        engine
-                            .cancel(&namespace, run, Some("the cron job's timeout".into()))
-                            .await
-                    })
-                    .await;
-                Some(Ended {
-                    status: FireStatus::TimedOut,
-                    error: Some("the run passed the job's timeout and was cancelled".into()),
-                    result: None,
-                })
+                Some(cancel_past_timeout(&self.workflows, namespace, run).await)
             }
             // A query runs in the process that launched it: past its time limit (or an hour)
             // and still `running`, that process stopped before recording its end.
@@ -191,6 +179,22 @@ impl Launcher for PlatformLauncher {
                 })
             }
         }
+    }
+}
+
+/// Cancels `run`, which passed its job's timeout: the fire's end.
+async fn cancel_past_timeout(workflows: &WorkflowRuntime, namespace: String, run: RunId) -> Ended {
+    let _ = workflows
+        .call(move |engine| async move {
+            engine
+                .cancel(&namespace, run, Some("the cron job's timeout".into()))
+                .await
+        })
+        .await;
+    Ended {
+        status: FireStatus::TimedOut,
+        error: Some("the run passed the job's timeout and was cancelled".into()),
+        result: None,
     }
 }
 
@@ -317,19 +321,8 @@ impl PlatformLauncher {
                     }
                 }
                 Ok(Ok(None)) => {
-                    let cancel_ns = namespace.clone();
-                    let _ = workflows
-                        .call(move |engine| async move {
-                            engine
-                                .cancel(&cancel_ns, run, Some("the cron job's timeout".into()))
-                                .await
-                        })
-                        .await;
-                    (
-                        FireStatus::TimedOut,
-                        Some("the run passed the job's timeout and was cancelled".into()),
-                        None,
-                    )
+                    let ended = cancel_past_timeout(&workflows, namespace, run).await;
+                    (ended.status, ended.error, ended.result)
                 }
                 // This process stops (or the engine failed): the fire stays `running`.
                 Ok(Err(error)) => {

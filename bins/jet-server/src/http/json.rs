@@ -50,19 +50,7 @@ impl<T: DeserializeOwned + 'static> FromRequest for ValidJson<T> {
                     "the body must be JSON (Content-Type: application/json)",
                 ));
             }
-            let mut body = BytesMut::new();
-            while let Some(chunk) = payload.next().await {
-                let chunk = chunk.map_err(|_| {
-                    ApiError::new(
-                        ErrorCode::InvalidRequest,
-                        "the request body could not be read",
-                    )
-                })?;
-                if body.len() + chunk.len() > limit {
-                    return Err(payload_too_large(limit));
-                }
-                body.extend_from_slice(&chunk);
-            }
+            let body = read_bounded(&mut payload, limit).await?;
             if body.iter().find(|byte| !byte.is_ascii_whitespace()) != Some(&b'{') {
                 return Err(ApiError::new(
                     ErrorCode::ValidationError,
@@ -78,6 +66,29 @@ impl<T: DeserializeOwned + 'static> FromRequest for ValidJson<T> {
             Ok(ValidJson(value))
         })
     }
+}
+
+/// Reads a request body of at most `limit` bytes (413 past it, while streaming: a chunked body
+/// declares no length).
+pub async fn read_bounded<S>(payload: &mut S, limit: usize) -> Result<BytesMut, ApiError>
+where
+    S: futures_util::Stream<Item = Result<actix_web::web::Bytes, actix_web::error::PayloadError>>
+        + Unpin,
+{
+    let mut body = BytesMut::new();
+    while let Some(chunk) = payload.next().await {
+        let chunk = chunk.map_err(|_| {
+            ApiError::new(
+                ErrorCode::InvalidRequest,
+                "the request body could not be read",
+            )
+        })?;
+        if body.len() + chunk.len() > limit {
+            return Err(payload_too_large(limit));
+        }
+        body.extend_from_slice(&chunk);
+    }
+    Ok(body)
 }
 
 /// 413 with the limit in the message.

@@ -32,6 +32,14 @@ fn audited(method: &Method, path: &str) -> bool {
             || path.starts_with("/api/v1/tenants/"))
 }
 
+/// The request's user agent as the trail keeps it (truncated).
+pub fn user_agent(req: &actix_web::HttpRequest) -> Option<String> {
+    req.headers()
+        .get(header::USER_AGENT)
+        .and_then(|value| value.to_str().ok())
+        .map(|agent| agent.chars().take(MAX_USER_AGENT).collect())
+}
+
 /// The middleware function.
 pub async fn record(
     mut req: ServiceRequest,
@@ -53,11 +61,7 @@ pub async fn record(
     let method = req.method().to_string();
     let path = req.path().to_string();
     let ip = client_ip(req.request(), state.edge.trust_forwarded_for).map(|ip| ip.to_string());
-    let user_agent = req
-        .headers()
-        .get(header::USER_AGENT)
-        .and_then(|v| v.to_str().ok())
-        .map(|ua| ua.chars().take(MAX_USER_AGENT).collect::<String>());
+    let user_agent = user_agent(req.request());
 
     // Read the body (bounded), keep a redacted copy, and give the handler the same bytes.
     let limit = state.edge.body_limit;

@@ -22,7 +22,6 @@ use actix_web::http::header;
 use actix_web::web::{BytesMut, Data, Payload};
 use actix_web::{HttpRequest, HttpResponse};
 use chrono::{DateTime, Utc};
-use futures_util::StreamExt;
 use rbac::{Action, Resource};
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value, json};
@@ -36,7 +35,7 @@ use webhooks::{Presented, auth};
 use crate::http::access::{Access, TenantRule};
 use crate::http::envelope::{accepted, created, ok};
 use crate::http::error::{ApiError, ErrorCode};
-use crate::http::json::payload_too_large;
+use crate::http::json::{payload_too_large, read_bounded};
 use crate::http::middleware::rate_limit::client_ip;
 use crate::http::route::Route;
 use crate::http::routes::workflow_runs::{RunStarted, WaitQuery, run_outcome, start_saved};
@@ -502,20 +501,7 @@ async fn read_body(
     if declared.is_some_and(|length| length > limit) {
         return Err(payload_too_large(limit));
     }
-    let mut body = BytesMut::new();
-    while let Some(chunk) = payload.next().await {
-        let chunk = chunk.map_err(|error| {
-            ApiError::new(
-                ErrorCode::InvalidRequest,
-                format!("the body could not be read: {error}"),
-            )
-        })?;
-        if body.len() + chunk.len() > limit {
-            return Err(payload_too_large(limit));
-        }
-        body.extend_from_slice(&chunk);
-    }
-    Ok(body)
+    read_bounded(&mut payload, limit).await
 }
 
 /// The delivery's audit entry: the hook is the principal; never the body or a credential.
@@ -544,11 +530,7 @@ fn audit_delivery(
         status,
         duration_ms: u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX),
         client_ip: client_ip(req, state.edge.trust_forwarded_for).map(|ip| ip.to_string()),
-        user_agent: req
-            .headers()
-            .get(header::USER_AGENT)
-            .and_then(|value| value.to_str().ok())
-            .map(|agent| agent.chars().take(512).collect()),
+        user_agent: crate::http::middleware::audit::user_agent(req),
         request_body: None,
         metadata: json!({
             "webhookID": hook.id,
