@@ -9,8 +9,11 @@
 //! In each, the jobs are created disabled and then enabled (over HTTP, alternately on each
 //! process), and the window starts two seconds after the last one is enabled. After the window
 //! they are disabled again. Then the history is read from the database: every (job, second) of
-//! the window must have exactly one row (the count, the duplicates, the missing), and lateness
-//! is a fire's start (its run started) minus its fire time, with the claim's lateness beside it.
+//! the window must have exactly one row (the count, the duplicates, the missing). Lateness is
+//! measured three ways after the fire time: the claim, the run made (the engine's `created_at`
+//! of the run, stamped before its row is written), and the start (the fire's `startedAt`: the
+//! run is stored, in the same transaction as the rest of the pass's runs). The goal is judged
+//! on the start.
 //!
 //! `JET_BENCH_NO_BUILD=1` measures the release binary already in `target/release` (the build
 //! step otherwise rebuilds it when `cargo xtask` runs it with another fingerprint).
@@ -71,10 +74,19 @@ async fn bench() -> Result<()> {
         ("JET_ALLOW_LOCAL_IDENTITY", "1".into()),
         ("JET_RATE_LIMIT_PER_IP", "0".into()),
         ("JET_RATE_LIMIT_PER_PRINCIPAL", "0".into()),
-        ("RUST_LOG", "warn".into()),
+        (
+            "RUST_LOG",
+            std::env::var("JET_BENCH_LOG").unwrap_or_else(|_| "warn".into()),
+        ),
     ]
     .into_iter()
     .map(|(k, v)| (k.to_string(), v))
+    // Server settings to try, passed through as they are (`DATABASE_MAX_CONNECTIONS=30 …`).
+    .chain(std::env::vars().filter(|(k, _)| {
+        k == "DATABASE_MAX_CONNECTIONS"
+            || k.starts_with("JET_WORKFLOW_")
+            || k.starts_with("JET_CRON_")
+    }))
     .collect();
     let client = http_client()?;
     let program = std::fs::canonicalize("target/release/jet-server")?;
@@ -107,29 +119,35 @@ async fn bench() -> Result<()> {
     let baseline = phase(&session, &bases, &workflow, &pool, 1, BASELINE_SECONDS).await?;
     let measured = phase(&session, &bases, &workflow, &pool, JOBS, SECONDS).await?;
     println!(
-        "{:<22} {:>8} {:>6} {:>8} {:>5} {:>24} {:>24}",
+        "{:<22} {:>12} {:>4} {:>8} {:>5} {:>22} {:>22} {:>22}",
         "case",
         "fires",
         "dup",
         "missing",
         "fail",
-        "start late p50/p99/max ms",
-        "claim late p50/p99/max ms"
+        "claimed p50/p99/max",
+        "run made p50/p99/max",
+        "started p50/p99/max"
     );
     for outcome in [&baseline, &measured] {
         println!(
-            "{:<22} {:>8} {:>6} {:>8} {:>5} {:>24} {:>24}",
+            "{:<22} {:>12} {:>4} {:>8} {:>5} {:>22} {:>22} {:>22}",
             format!("{} job(s) × {} s", outcome.jobs, outcome.seconds),
             format!("{}/{}", outcome.fires, outcome.expected),
             outcome.duplicates,
             outcome.missing,
             outcome.failed,
-            describe(&outcome.start),
-            describe(&outcome.claim)
+            describe(&outcome.claim),
+            describe(&outcome.run),
+            describe(&outcome.start)
         );
     }
     println!(
-        "{JOBS} jobs vs 1: start lateness p50 ×{:.1}, p99 ×{:.1}; goal p99 ≤ 100 ms: {}",
+        "(ms after the fire time: claimed; the run made, before its row is written; started, \
+         the run stored)"
+    );
+    println!(
+        "{JOBS} jobs vs 1: started p50 ×{:.1}, p99 ×{:.1}; goal p99 ≤ 100 ms: {}",
         measured.start.p50_ms / baseline.start.p50_ms.max(0.001),
         measured.start.p99_ms / baseline.start.p99_ms.max(0.001),
         if measured.start.p99_ms <= 100.0 {
@@ -146,6 +164,10 @@ async fn bench() -> Result<()> {
     Ok(())
 }
 
+/// A fire as read back: job, fire time, claimed, started, status, and its run's creation
+/// (microseconds since the epoch).
+type FireRow = (String, i64, i64, Option<i64>, String, Option<i64>);
+
 struct Outcome {
     jobs: usize,
     seconds: i64,
@@ -156,6 +178,7 @@ struct Outcome {
     failed: usize,
     start: Latency,
     claim: Latency,
+    run: Latency,
 }
 
 async fn phase(
@@ -193,9 +216,10 @@ async fn phase(
     // The last fires' starts are recorded as they launch.
     tokio::time::sleep(Duration::from_secs(2)).await;
 
-    let rows: Vec<(String, i64, i64, Option<i64>, String)> = sqlx::query_as(
-        "SELECT cron_job_id::text, scheduled_for, claimed_at, started_at, status FROM cron_fires \
-         WHERE tenant_id = $1::uuid AND scheduled_for >= $2 AND scheduled_for < $3",
+    let rows: Vec<FireRow> = sqlx::query_as(
+        "SELECT f.cron_job_id::text, f.scheduled_for, f.claimed_at, f.started_at, f.status, \
+         r.created_at FROM cron_fires f LEFT JOIN engine_runs r ON r.id = f.instance_id \
+         WHERE f.tenant_id = $1::uuid AND f.scheduled_for >= $2 AND f.scheduled_for < $3",
     )
     .bind(&session.tenant)
     .bind(start * 1_000_000)
@@ -229,6 +253,11 @@ async fn phase(
                 .collect(),
         )?,
         claim: Latency::of(rows.iter().map(|row| late(row.2, row.1)).collect())?,
+        run: Latency::of(
+            rows.iter()
+                .filter_map(|row| row.5.map(|created| late(created, row.1)))
+                .collect(),
+        )?,
     })
 }
 

@@ -6,6 +6,8 @@
 //! was checked when the job was saved), within the job's tenant. Every fire is in the audit
 //! trail as a `CRON_FIRE` entry whose principal is the job.
 
+use std::collections::HashMap;
+use std::collections::hash_map::Entry;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -13,7 +15,7 @@ use async_trait::async_trait;
 use chrono::Utc;
 use cron_jobs::fires::{self, Claimed, FireStatus};
 use cron_jobs::jobs::{CronJob, Target};
-use cron_jobs::ticker::{Ended, Launcher, Ticker, TickerConfig};
+use cron_jobs::ticker::{Ended, Launch, Launcher, Ticker, TickerConfig};
 use datasources::run::{Caller, Runner};
 use rbac::{Grants, Subject};
 use sea_orm::DatabaseConnection;
@@ -21,7 +23,7 @@ use serde_json::{Map, Value};
 use tokio::sync::Notify;
 use tokio_util::sync::CancellationToken;
 use uuid::Uuid;
-use workflow_engine::{RunId, RunStatus};
+use workflow_engine::{RunId, RunStatus, StartRequest};
 
 use crate::workflow_runtime::WorkflowRuntime;
 
@@ -118,24 +120,67 @@ impl std::fmt::Debug for PlatformLauncher {
 
 #[async_trait]
 impl Launcher for PlatformLauncher {
-    async fn launch(&self, job: &CronJob, claimed: &Claimed) -> Result<Option<Uuid>, String> {
-        let started = std::time::Instant::now();
-        let input = match &job.spec.input_values {
-            Value::Object(map) => map.clone(),
-            _ => Map::new(),
-        };
-        let launched = match job.spec.target {
-            Target::Workflow(workflow_id) => self
-                .start_run(job, claimed, workflow_id, input)
-                .await
-                .map(Some),
-            Target::DataQuery(query_id) => {
-                self.spawn_query(job, claimed, query_id, input);
-                Ok(None)
+    async fn launch(&self, fires: &[Launch<'_>]) -> Vec<Result<Option<Uuid>, String>> {
+        let began = std::time::Instant::now();
+        let mut outcomes: Vec<Result<Option<Uuid>, String>> = Vec::with_capacity(fires.len());
+        // The workflow runs of the batch start together (one transaction); each workflow is
+        // read once however many of its jobs fire.
+        let mut definitions = HashMap::new();
+        let mut starts = Vec::new();
+        for (index, fire) in fires.iter().enumerate() {
+            let job = fire.job;
+            let input = match &job.spec.input_values {
+                Value::Object(map) => map.clone(),
+                _ => Map::new(),
+            };
+            match job.spec.target {
+                Target::Workflow(workflow_id) => {
+                    let definition = match definitions.entry((job.tenant_id, workflow_id)) {
+                        Entry::Occupied(known) => known.into_mut(),
+                        Entry::Vacant(new) => {
+                            new.insert(self.runnable(job.tenant_id, workflow_id).await)
+                        }
+                    };
+                    match definition {
+                        Ok(workflow) => {
+                            starts.push((
+                                index,
+                                StartRequest {
+                                    run_id: RunId(fire.claimed.run_id),
+                                    namespace: job.tenant_id.to_string(),
+                                    workflow: workflow.clone(),
+                                    input: Value::Object(input),
+                                },
+                            ));
+                            // Answered once the batch is started.
+                            outcomes.push(Ok(None));
+                        }
+                        Err(error) => outcomes.push(Err(error.clone())),
+                    }
+                }
+                Target::DataQuery(query_id) => {
+                    self.spawn_query(job, fire.claimed, query_id, input);
+                    outcomes.push(Ok(None));
+                }
             }
-        };
-        self.audit_fire(job, claimed, &launched, started.elapsed());
-        launched
+        }
+        for (index, started) in self.start_runs(starts).await {
+            if let (Some(outcome), Some(fire)) = (outcomes.get_mut(index), fires.get(index)) {
+                if let Ok(run) = &started {
+                    self.follow_run(
+                        fire.job.tenant_id.to_string(),
+                        RunId(*run),
+                        fire.claimed.fire_id,
+                        fire.job.spec.timeout_secs,
+                    );
+                }
+                *outcome = started.map(Some);
+            }
+        }
+        for (fire, outcome) in fires.iter().zip(&outcomes) {
+            self.audit_fire(fire.job, fire.claimed, outcome, began.elapsed());
+        }
+        outcomes
     }
 
     async fn ended(&self, job: &CronJob, fire: &fires::Fire) -> Option<Ended> {
@@ -256,43 +301,56 @@ impl PlatformLauncher {
         });
     }
 
-    /// Starts the fire's run (once: its id comes from the claim) and follows it to its end.
-    async fn start_run(
+    /// Workflow `workflow_id` of `tenant_id`, if it can run.
+    async fn runnable(
         &self,
-        job: &CronJob,
-        claimed: &Claimed,
+        tenant_id: Uuid,
         workflow_id: Uuid,
-        input: Map<String, Value>,
-    ) -> Result<Uuid, String> {
-        let workflow = workflows::definitions::get(&self.db, job.tenant_id, workflow_id)
+    ) -> Result<workflow_engine::WorkflowDefinition, String> {
+        let workflow = workflows::definitions::get(&self.db, tenant_id, workflow_id)
             .await
             .map_err(|error| format!("the workflow could not be loaded: {error}"))?;
         if workflow.summary.is_disabled {
             return Err("the workflow is disabled".into());
         }
-        let definition = workflow
+        workflow
             .definition()
-            .map_err(|error| format!("the workflow cannot run: {error}"))?;
-        let namespace = job.tenant_id.to_string();
-        let run = RunId(claimed.run_id);
-        let started = {
-            let namespace = namespace.clone();
-            self.workflows
-                .call(move |engine| async move {
-                    engine
-                        .start_as(run, &namespace, definition, Value::Object(input))
-                        .await
-                })
-                .await
-                .map_err(|_| "the engine could not be reached".to_string())?
-        };
-        match started {
-            // Started now, or by an earlier launch of this claim (a recovery after a crash).
-            Ok(_) | Err(workflow_engine::Error::RunExists(_)) => {}
-            Err(error) => return Err(error.to_string()),
+            .map_err(|error| format!("the workflow cannot run: {error}"))
+    }
+
+    /// Starts the fires' runs together (each once: its id comes from the claim, and a run that
+    /// exists already was started by an earlier launch of the claim, a recovery after a
+    /// crash), answering each start's run or error beside the index it came with.
+    async fn start_runs(
+        &self,
+        starts: Vec<(usize, StartRequest)>,
+    ) -> Vec<(usize, Result<Uuid, String>)> {
+        if starts.is_empty() {
+            return Vec::new();
         }
-        self.follow_run(namespace, run, claimed.fire_id, job.spec.timeout_secs);
-        Ok(run.0)
+        let (indices, starts): (Vec<usize>, Vec<StartRequest>) = starts.into_iter().unzip();
+        let started = self
+            .workflows
+            .call(move |engine| async move { engine.start_many(starts).await })
+            .await;
+        let each: Vec<Result<Uuid, String>> = match started {
+            Ok(Ok(each)) => each
+                .into_iter()
+                .map(|outcome| match outcome {
+                    Ok(run) | Err(workflow_engine::Error::RunExists(run)) => Ok(run.0),
+                    Err(error) => Err(error.to_string()),
+                })
+                .collect(),
+            Ok(Err(error)) => {
+                let error = error.to_string();
+                indices.iter().map(|_| Err(error.clone())).collect()
+            }
+            Err(_) => indices
+                .iter()
+                .map(|_| Err("the engine could not be reached".to_string()))
+                .collect(),
+        };
+        indices.into_iter().zip(each).collect()
     }
 
     /// Records the run's end on the fire when it comes (cancelling it past the job's timeout).

@@ -11,10 +11,11 @@
 
 use chrono::{DateTime, Utc};
 use db_entity::{cron_fires, cron_jobs};
-use sea_orm::sea_query::{Expr, OnConflict};
+use std::collections::HashSet;
+
+use sea_orm::sea_query::{Expr, OnConflict, Query};
 use sea_orm::{
-    ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter,
-    QueryOrder, QuerySelect,
+    ColumnTrait, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect,
 };
 use serde_json::Value;
 use uuid::Uuid;
@@ -169,8 +170,104 @@ pub struct Claimed {
     pub run_id: Uuid,
 }
 
-/// Claims the fire of `job` at `scheduled_for`: `Some` when this call claimed it, `None` when
-/// it was claimed before (by this process or another).
+/// A fire to claim: a job's fire time.
+#[derive(Debug, Clone, Copy)]
+pub struct Wanted<'a> {
+    /// The job.
+    pub job: &'a CronJob,
+    /// The fire time.
+    pub scheduled_for: DateTime<Utc>,
+    /// What made it.
+    pub trigger: Trigger,
+}
+
+/// Fires per multi-row claim: 12 values a row, 6,000 parameters (SQLite allows 32,766,
+/// PostgreSQL 65,535).
+const FIRES_PER_STATEMENT: usize = 500;
+
+/// Claims every fire of `wanted` in one statement (per 500), at `now`: answers, in order,
+/// `Some` for each this call claimed and `None` for each claimed before (by this process or
+/// another). Of any number of processes claiming the same fire at once, one gets `Some`.
+pub async fn claim_many(
+    db: &impl ConnectionTrait,
+    wanted: &[Wanted<'_>],
+    now: DateTime<Utc>,
+) -> Result<Vec<Option<Claimed>>, Error> {
+    let mut claimed = Vec::with_capacity(wanted.len());
+    for chunk in wanted.chunks(FIRES_PER_STATEMENT) {
+        claimed.extend(claim_chunk(db, chunk, now).await?);
+    }
+    Ok(claimed)
+}
+
+async fn claim_chunk(
+    db: &impl ConnectionTrait,
+    wanted: &[Wanted<'_>],
+    now: DateTime<Utc>,
+) -> Result<Vec<Option<Claimed>>, Error> {
+    use cron_fires::Column as C;
+    let ids: Vec<Uuid> = wanted.iter().map(|_| Uuid::now_v7()).collect();
+    let mut insert = Query::insert();
+    insert.into_table(cron_fires::Entity).columns([
+        C::Id,
+        C::TenantId,
+        C::CronJobId,
+        C::ScheduledFor,
+        C::Trigger,
+        C::Status,
+        C::ClaimedAt,
+        C::StartedAt,
+        C::FinishedAt,
+        C::InstanceId,
+        C::Error,
+        C::Result,
+    ]);
+    for (id, fire) in ids.iter().zip(wanted) {
+        insert
+            .values([
+                (*id).into(),
+                fire.job.tenant_id.into(),
+                fire.job.id.into(),
+                fire.scheduled_for.timestamp_micros().into(),
+                fire.trigger.as_str().into(),
+                FireStatus::Claimed.as_str().into(),
+                now.timestamp_micros().into(),
+                Option::<i64>::None.into(),
+                Option::<i64>::None.into(),
+                Option::<Uuid>::None.into(),
+                Option::<String>::None.into(),
+                Option::<Value>::None.into(),
+            ])
+            .map_err(|error| Error::Database(sea_orm::DbErr::Custom(error.to_string())))?;
+    }
+    insert
+        .on_conflict(
+            OnConflict::columns([C::CronJobId, C::ScheduledFor])
+                .do_nothing()
+                .to_owned(),
+        )
+        .returning_col(C::Id);
+    let rows = db
+        .query_all_raw(db.get_database_backend().build(&insert))
+        .await?;
+    let mut inserted = HashSet::with_capacity(rows.len());
+    for row in rows {
+        inserted.insert(row.try_get::<Uuid>("", "id")?);
+    }
+    Ok(ids
+        .iter()
+        .zip(wanted)
+        .map(|(id, fire)| {
+            inserted.contains(id).then(|| Claimed {
+                fire_id: *id,
+                scheduled_for: fire.scheduled_for,
+                run_id: run_id_for(fire.job.id, fire.scheduled_for),
+            })
+        })
+        .collect())
+}
+
+/// Claims the fire of `job` at `scheduled_for` ([`claim_many`] of one).
 pub async fn claim(
     db: &impl ConnectionTrait,
     job: &CronJob,
@@ -178,36 +275,32 @@ pub async fn claim(
     trigger: Trigger,
     now: DateTime<Utc>,
 ) -> Result<Option<Claimed>, Error> {
-    let fire_id = Uuid::now_v7();
-    let inserted = cron_fires::Entity::insert(cron_fires::ActiveModel {
-        id: Set(fire_id),
-        tenant_id: Set(job.tenant_id),
-        cron_job_id: Set(job.id),
-        scheduled_for: Set(scheduled_for.timestamp_micros()),
-        trigger: Set(trigger.as_str().to_string()),
-        status: Set(FireStatus::Claimed.as_str().to_string()),
-        claimed_at: Set(now.timestamp_micros()),
-        started_at: Set(None),
-        finished_at: Set(None),
-        instance_id: Set(None),
-        error: Set(None),
-        result: Set(None),
-    })
-    .on_conflict(
-        OnConflict::columns([
-            cron_fires::Column::CronJobId,
-            cron_fires::Column::ScheduledFor,
-        ])
-        .do_nothing()
-        .to_owned(),
-    )
-    .exec_without_returning(db)
-    .await?;
-    Ok((inserted == 1).then(|| Claimed {
-        fire_id,
+    let wanted = Wanted {
+        job,
         scheduled_for,
-        run_id: run_id_for(job.id, scheduled_for),
-    }))
+        trigger,
+    };
+    Ok(claim_many(db, &[wanted], now).await?.pop().flatten())
+}
+
+/// Moves the next fire time of each job of `job_ids` from `from` to `to`, in one statement,
+/// except for jobs another process moved first (or that changed): answers how many it moved.
+pub async fn advance_many(
+    db: &impl ConnectionTrait,
+    job_ids: &[Uuid],
+    from: DateTime<Utc>,
+    to: Option<DateTime<Utc>>,
+) -> Result<u64, Error> {
+    let moved = cron_jobs::Entity::update_many()
+        .col_expr(
+            cron_jobs::Column::NextFireAt,
+            Expr::value(to.map(|t| t.timestamp_micros())),
+        )
+        .filter(cron_jobs::Column::Id.is_in(job_ids.iter().copied()))
+        .filter(cron_jobs::Column::NextFireAt.eq(from.timestamp_micros()))
+        .exec(db)
+        .await?;
+    Ok(moved.rows_affected)
 }
 
 /// Moves job `job_id`'s next fire time from `from` to `to`, unless another process moved it
@@ -218,44 +311,57 @@ pub async fn advance(
     from: DateTime<Utc>,
     to: Option<DateTime<Utc>>,
 ) -> Result<bool, Error> {
-    let moved = cron_jobs::Entity::update_many()
-        .col_expr(
-            cron_jobs::Column::NextFireAt,
-            Expr::value(to.map(|t| t.timestamp_micros())),
-        )
-        .filter(cron_jobs::Column::Id.eq(job_id))
-        .filter(cron_jobs::Column::NextFireAt.eq(from.timestamp_micros()))
-        .exec(db)
-        .await?;
-    Ok(moved.rows_affected == 1)
+    Ok(advance_many(db, &[job_id], from, to).await? == 1)
 }
 
-/// Records that fire `fire_id`'s target started at `at` (as run `instance_id`, for a
-/// workflow). A fire whose end was recorded first (a run that ended before its launcher
-/// returned) keeps its final status.
+/// Records that the targets of fires `started` (each a fire and the run it started, if any)
+/// started at `at`, in one statement (per 500). A fire whose end was recorded first (a run
+/// that ended before its launcher answered) keeps its final status, and its start is its end
+/// if that came before `at`.
+pub async fn started_many(
+    db: &impl ConnectionTrait,
+    started: &[(Uuid, Option<Uuid>)],
+    at: DateTime<Utc>,
+) -> Result<(), Error> {
+    use cron_fires::Column as C;
+    for chunk in started.chunks(FIRES_PER_STATEMENT) {
+        let Some(((first_fire, first_run), rest)) = chunk.split_first() else {
+            continue;
+        };
+        // `claimed` becomes `running`, a final status stays as it is.
+        let status = Expr::case(
+            C::Status.eq(FireStatus::Claimed.as_str()),
+            FireStatus::Running.as_str(),
+        )
+        .finally(Expr::col(C::Status));
+        let mut instance = Expr::case(C::Id.eq(*first_fire), Expr::value(*first_run));
+        for (fire, run) in rest {
+            instance = instance.case(C::Id.eq(*fire), Expr::value(*run));
+        }
+        let at = at.timestamp_micros();
+        let start = Expr::case(C::FinishedAt.lt(at), Expr::col(C::FinishedAt)).finally(at);
+        cron_fires::Entity::update_many()
+            .col_expr(C::StartedAt, start.into())
+            .col_expr(
+                C::InstanceId,
+                instance.finally(Expr::col(C::InstanceId)).into(),
+            )
+            .col_expr(C::Status, status.into())
+            .filter(C::Id.is_in(chunk.iter().map(|(fire, _)| *fire)))
+            .exec(db)
+            .await?;
+    }
+    Ok(())
+}
+
+/// Records that fire `fire_id`'s target started at `at` ([`started_many`] of one).
 pub async fn started(
     db: &impl ConnectionTrait,
     fire_id: Uuid,
     instance_id: Option<Uuid>,
     at: DateTime<Utc>,
 ) -> Result<(), Error> {
-    // One statement: `claimed` becomes `running`, a final status stays as it is.
-    let status = Expr::case(
-        cron_fires::Column::Status.eq(FireStatus::Claimed.as_str()),
-        FireStatus::Running.as_str(),
-    )
-    .finally(Expr::col(cron_fires::Column::Status));
-    cron_fires::Entity::update_many()
-        .col_expr(
-            cron_fires::Column::StartedAt,
-            Expr::value(Some(at.timestamp_micros())),
-        )
-        .col_expr(cron_fires::Column::InstanceId, Expr::value(instance_id))
-        .col_expr(cron_fires::Column::Status, status.into())
-        .filter(cron_fires::Column::Id.eq(fire_id))
-        .exec(db)
-        .await?;
-    Ok(())
+    started_many(db, &[(fire_id, instance_id)], at).await
 }
 
 /// Records how fire `fire_id` ended.

@@ -1,10 +1,13 @@
 //! The ticker: fires what is due, in every process at once, each fire time once.
 //!
 //! A pass ([`Ticker::tick`]) reads the enabled jobs whose next fire time has come, works out
-//! what each owes ([`crate::due`]), claims each fire ([`fires::claim`]: the one process whose
-//! insert wins launches it), then moves the job's next fire time on with a compare-and-set
-//! ([`fires::advance`]). Every step is safe to repeat, so any number of processes run the same
-//! passes: a claim lost to another process is skipped, a move already made is left alone, and
+//! what each owes ([`crate::due`]), claims all their fires in one statement
+//! ([`fires::claim_many`]: of the processes inserting a fire, one gets it and launches it),
+//! moves the jobs' next fire times on with a compare-and-set ([`fires::advance_many`], one
+//! statement per distinct move), and hands what it claimed to the launcher in one call (one
+//! transaction for hundreds of workflow runs due on the same second). Every step is safe to
+//! repeat, so any number of processes run the same passes: a claim lost to another process is
+//! skipped, a move already made is left alone, and
 //! a process that dies mid-pass leaves nothing another pass does not finish: its unmoved
 //! next fire time is handled again (the claims already made are found and skipped), its
 //! claimed but unlaunched fires are launched by [`Ticker::recover`] (the run id is derived from
@@ -14,31 +17,42 @@
 //! Between passes the ticker sleeps until the earliest next fire time of all jobs, or until it
 //! is woken (a job was saved, enabled or disabled: the server relays the change bus).
 
+use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::Duration;
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use db_entity::{cron_fires, cron_jobs};
-use futures_util::StreamExt;
 use sea_orm::{ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
 use tokio::sync::Notify;
 use tokio_util::sync::CancellationToken;
 use uuid::Uuid;
 
-use crate::due::due;
+use crate::due::{Due, due};
 use crate::fires::{self, Claimed, FireStatus, Trigger};
 use crate::jobs::{CronJob, Overlap};
 use crate::{Error, jobs};
 
-/// Starts a fire's target. The server implements it: it owns the engine and the query runner.
+/// One claimed fire to launch.
+#[derive(Debug, Clone, Copy)]
+pub struct Launch<'a> {
+    /// The job.
+    pub job: &'a CronJob,
+    /// Its claim.
+    pub claimed: &'a Claimed,
+}
+
+/// Starts fires' targets. The server implements it: it owns the engine and the query runner.
 #[async_trait]
 pub trait Launcher: Send + Sync {
-    /// Starts `job`'s target for the claimed fire and answers the run it started (workflows:
-    /// started with `claimed.run_id`, and a run that already has that id counts as started),
-    /// or `None` for a target that is not a run. The launcher records how the fire ends
-    /// ([`fires::finished`]) when it ends; an `Err` is recorded as the fire's failure.
-    async fn launch(&self, job: &CronJob, claimed: &Claimed) -> Result<Option<Uuid>, String>;
+    /// Starts the target of each fire of `fires` (claimed together: usually one pass's) and
+    /// answers, in order, the run each started (workflows: started with `claimed.run_id`, and
+    /// a run that already has that id counts as started), `None` for a target that is not a
+    /// run, or why it could not start. The launcher records how each fire ends
+    /// ([`fires::finished`]) when it ends; an `Err` is recorded as the fire's failure. A fire
+    /// left without an answer stays claimed and [`Ticker::recover`] launches it again later.
+    async fn launch(&self, fires: &[Launch<'_>]) -> Vec<Result<Option<Uuid>, String>>;
 
     /// How `fire`'s target ended, if it did, or `None` while it goes on (or when the launcher
     /// cannot tell). Asked of fires `running` for longer than [`TickerConfig::stale_claim`]:
@@ -60,6 +74,10 @@ pub struct Ended {
     pub result: Option<serde_json::Value>,
 }
 
+/// A move of jobs' next fire time: from the fire time they owed, to the next one (`None`: the
+/// schedule has no more).
+type Move = (DateTime<Utc>, Option<DateTime<Utc>>);
+
 /// What the ticker needs to know.
 #[derive(Debug, Clone)]
 pub struct TickerConfig {
@@ -69,8 +87,8 @@ pub struct TickerConfig {
     pub max_fires_per_job: usize,
     /// Jobs one pass reads.
     pub batch: u64,
-    /// Jobs launched at once.
-    pub concurrency: usize,
+    /// Fires handed to the launcher in one call (a pass with more calls it again).
+    pub launch_batch: usize,
     /// The longest sleep between passes (a floor against a lost wake-up).
     pub idle: Duration,
     /// A claim this old and still unlaunched is launched by [`Ticker::recover`].
@@ -83,7 +101,7 @@ impl Default for TickerConfig {
             grace: chrono::Duration::seconds(60),
             max_fires_per_job: 100,
             batch: 1_000,
-            concurrency: 32,
+            launch_batch: 500,
             idle: Duration::from_secs(60),
             stale_claim: chrono::Duration::seconds(30),
         }
@@ -168,100 +186,144 @@ impl Ticker {
         }
     }
 
-    /// One pass at `now`: every due job's fires claimed, launched and its next fire time moved.
+    /// One pass at `now`: every due job's fires claimed, its next fire time moved, and what
+    /// this process claimed launched.
     pub async fn tick(&self, now: DateTime<Utc>) -> Result<Pass, Error> {
-        let due_jobs = cron_jobs::Entity::find()
+        let jobs = self.due_jobs(now).await?;
+        let wanted: Vec<fires::Wanted<'_>> = jobs
+            .iter()
+            .flat_map(|(job, owed)| {
+                owed.fires.iter().map(move |fire| fires::Wanted {
+                    job,
+                    scheduled_for: fire.scheduled_for,
+                    trigger: if fire.makes_up {
+                        Trigger::MakeUp
+                    } else {
+                        Trigger::Scheduled
+                    },
+                })
+            })
+            .collect();
+        // Claimed before the moves: a process dying between the two leaves fire times that
+        // the next pass finds claimed, never fire times moved past without a claim.
+        let claiming = Utc::now();
+        let claims = fires::claim_many(&self.db, &wanted, claiming).await?;
+        let moving = Utc::now();
+        self.advance(&jobs).await;
+        let mut pass = Pass::default();
+        let mut to_launch = Vec::with_capacity(claims.len());
+        for (fire, claim) in wanted.iter().zip(&claims) {
+            let Some(claimed) = claim else {
+                pass.lost += 1;
+                continue;
+            };
+            let fire = Launch {
+                job: fire.job,
+                claimed,
+            };
+            if self.skips(fire, now).await? {
+                pass.skipped += 1;
+            } else {
+                to_launch.push(fire);
+            }
+        }
+        let launching = Utc::now();
+        for batch in to_launch.chunks(self.config.launch_batch.max(1)) {
+            launch(&self.db, self.launcher.as_ref(), batch).await?;
+            pass.launched += batch.len();
+        }
+        tracing::debug!(
+            read_ms = (claiming - now).num_milliseconds(),
+            claim_ms = (moving - claiming).num_milliseconds(),
+            move_ms = (launching - moving).num_milliseconds(),
+            launch_ms = (Utc::now() - launching).num_milliseconds(),
+            launched = pass.launched,
+            skipped = pass.skipped,
+            lost = pass.lost,
+            "cron: a pass"
+        );
+        Ok(pass)
+    }
+
+    /// The enabled jobs whose next fire time has come by `now`, each with what it owes. A job
+    /// that cannot be read or whose schedule is unusable is left out (and logged): one job's
+    /// failure does not stop the others.
+    async fn due_jobs(&self, now: DateTime<Utc>) -> Result<Vec<(CronJob, Due)>, Error> {
+        let rows = cron_jobs::Entity::find()
             .filter(cron_jobs::Column::IsEnabled.eq(true))
             .filter(cron_jobs::Column::NextFireAt.lte(now.timestamp_micros()))
             .order_by_asc(cron_jobs::Column::NextFireAt)
             .limit(self.config.batch)
             .all(&self.db)
             .await?;
-        let passes: Vec<Result<Pass, Error>> = futures_util::stream::iter(due_jobs)
-            .map(|row| async move {
-                let job = CronJob::from_row(row)?;
-                self.fire_job(&job, now).await
-            })
-            .buffer_unordered(self.config.concurrency.max(1))
-            .collect()
-            .await;
-        let mut total = Pass::default();
-        for pass in passes {
-            match pass {
-                Ok(pass) => {
-                    total.launched += pass.launched;
-                    total.skipped += pass.skipped;
-                    total.lost += pass.lost;
+        let mut jobs = Vec::with_capacity(rows.len());
+        for row in rows {
+            let job = match CronJob::from_row(row) {
+                Ok(job) => job,
+                Err(error) => {
+                    tracing::warn!(%error, "cron: a job could not be read");
+                    continue;
                 }
-                // One job's failure does not stop the others; its fire time stays and the
-                // next pass tries again.
-                Err(error) => tracing::warn!(%error, "cron: a job's fires failed"),
-            }
-        }
-        Ok(total)
-    }
-
-    async fn fire_job(&self, job: &CronJob, now: DateTime<Utc>) -> Result<Pass, Error> {
-        let Some(pending) = job.next_fire_at else {
-            return Ok(Pass::default());
-        };
-        let schedule = job.schedule()?;
-        let owed = due(
-            &schedule,
-            pending,
-            now,
-            self.config.grace,
-            job.spec.misfire,
-            self.config.max_fires_per_job,
-        );
-        let mut pass = Pass::default();
-        for fire in &owed.fires {
-            let trigger = if fire.makes_up {
-                Trigger::MakeUp
-            } else {
-                Trigger::Scheduled
             };
-            match fires::claim(&self.db, job, fire.scheduled_for, trigger, now).await? {
-                None => pass.lost += 1,
-                Some(claimed) => {
-                    if self.launch_or_skip(job, &claimed, now).await? {
-                        pass.launched += 1;
-                    } else {
-                        pass.skipped += 1;
-                    }
+            let Some(pending) = job.next_fire_at else {
+                continue;
+            };
+            let schedule = match job.schedule() {
+                Ok(schedule) => schedule,
+                Err(error) => {
+                    tracing::warn!(job = %job.id, %error, "cron: a job's schedule is unusable");
+                    continue;
                 }
-            }
+            };
+            let owed = due(
+                &schedule,
+                pending,
+                now,
+                self.config.grace,
+                job.spec.misfire,
+                self.config.max_fires_per_job,
+            );
+            jobs.push((job, owed));
         }
-        fires::advance(&self.db, job.id, pending, owed.next).await?;
-        Ok(pass)
+        Ok(jobs)
     }
 
-    /// Launches a claimed fire, or records it as skipped when the job does not overlap and an
-    /// earlier fire still runs: `false` when skipped.
-    async fn launch_or_skip(
-        &self,
-        job: &CronJob,
-        claimed: &Claimed,
-        now: DateTime<Utc>,
-    ) -> Result<bool, Error> {
-        if job.spec.overlap == Overlap::Skip && self.earlier_fire_runs(job, claimed).await? {
-            fires::finished(
-                &self.db,
-                claimed.fire_id,
-                FireStatus::Skipped,
-                Some("the previous fire was still running (overlap: skip)".into()),
-                None,
-                now,
-            )
-            .await?;
+    /// Moves every job's next fire time past what it owed, unless another process did: jobs
+    /// moving from the same fire time to the same next one move in one statement (all the
+    /// jobs on one schedule do). A failed move is logged; the fires claimed are launched all
+    /// the same, and the next pass finds them claimed and moves the jobs on.
+    async fn advance(&self, jobs: &[(CronJob, Due)]) {
+        let mut moves: BTreeMap<Move, Vec<Uuid>> = BTreeMap::new();
+        for (job, owed) in jobs {
+            if let Some(pending) = job.next_fire_at {
+                moves.entry((pending, owed.next)).or_default().push(job.id);
+            }
+        }
+        for ((from, to), job_ids) in &moves {
+            if let Err(error) = fires::advance_many(&self.db, job_ids, *from, *to).await {
+                tracing::warn!(%error, "cron: could not move jobs' next fire times");
+            }
+        }
+    }
+
+    /// Records `fire` as skipped when its job does not overlap and an earlier fire still
+    /// runs: `true` when skipped.
+    async fn skips(&self, fire: Launch<'_>, now: DateTime<Utc>) -> Result<bool, Error> {
+        if fire.job.spec.overlap != Overlap::Skip
+            || !self.earlier_fire_runs(fire.job, fire.claimed).await?
+        {
             return Ok(false);
         }
-        self.launch(job, claimed).await?;
+        fires::finished(
+            &self.db,
+            fire.claimed.fire_id,
+            FireStatus::Skipped,
+            Some("the previous fire was still running (overlap: skip)".into()),
+            None,
+            now,
+        )
+        .await?;
         Ok(true)
-    }
-
-    async fn launch(&self, job: &CronJob, claimed: &Claimed) -> Result<(), Error> {
-        launch(&self.db, self.launcher.as_ref(), job, claimed).await
     }
 
     async fn earlier_fire_runs(&self, job: &CronJob, claimed: &Claimed) -> Result<bool, Error> {
@@ -292,7 +354,15 @@ impl Ticker {
                 scheduled_for: fire.scheduled_for,
                 run_id: fires::run_id_for(job.id, fire.scheduled_for),
             };
-            self.launch(&job, &claimed).await?;
+            launch(
+                &self.db,
+                self.launcher.as_ref(),
+                &[Launch {
+                    job: &job,
+                    claimed: &claimed,
+                }],
+            )
+            .await?;
             launched += 1;
         }
         Ok(launched)
@@ -339,30 +409,34 @@ impl Ticker {
     }
 }
 
-/// Launches a claimed fire through `launcher` and records its start, or its failure to start.
+/// Launches claimed fires through `launcher` and records their starts (one statement), or
+/// each one's failure to start.
 async fn launch(
     db: &DatabaseConnection,
     launcher: &dyn Launcher,
-    job: &CronJob,
-    claimed: &Claimed,
+    fires: &[Launch<'_>],
 ) -> Result<(), Error> {
-    // Taken before the launch: a target that ends before the launcher returns has its end
-    // recorded first, and its start must not come after it.
-    let began = Utc::now();
-    match launcher.launch(job, claimed).await {
-        Ok(run) => fires::started(db, claimed.fire_id, run, began).await,
-        Err(error) => {
-            fires::finished(
-                db,
-                claimed.fire_id,
-                FireStatus::Failed,
-                Some(error),
-                None,
-                Utc::now(),
-            )
-            .await
+    let outcomes = launcher.launch(fires).await;
+    // The targets started (their runs are stored) by the time the launcher answers.
+    let started_at = Utc::now();
+    let mut started = Vec::with_capacity(fires.len());
+    for (fire, outcome) in fires.iter().zip(outcomes) {
+        match outcome {
+            Ok(run) => started.push((fire.claimed.fire_id, run)),
+            Err(error) => {
+                fires::finished(
+                    db,
+                    fire.claimed.fire_id,
+                    FireStatus::Failed,
+                    Some(error),
+                    None,
+                    Utc::now(),
+                )
+                .await?
+            }
         }
     }
+    fires::started_many(db, &started, started_at).await
 }
 
 /// Fires `job` by hand at `now` (enabled or not): claims a `manual` fire, launches it like a
@@ -377,7 +451,15 @@ pub async fn fire_now(
     let Some(claimed) = fires::claim(db, job, now, Trigger::Manual, now).await? else {
         return Ok(None);
     };
-    launch(db, launcher, job, &claimed).await?;
+    launch(
+        db,
+        launcher,
+        &[Launch {
+            job,
+            claimed: &claimed,
+        }],
+    )
+    .await?;
     fires::get(db, job.tenant_id, claimed.fire_id)
         .await
         .map(Some)

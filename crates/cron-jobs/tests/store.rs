@@ -9,7 +9,7 @@ use std::sync::{Arc, Mutex};
 use chrono::{DateTime, Utc};
 use cron_jobs::fires::{self, FireStatus, Trigger};
 use cron_jobs::jobs::{self, CronJob, JobSpec, Overlap, Target};
-use cron_jobs::ticker::{Ended, Launcher, Ticker, TickerConfig};
+use cron_jobs::ticker::{Ended, Launch, Launcher, Ticker, TickerConfig};
 use cron_jobs::{Error, Misfire};
 use db_entity::workflows;
 use rbac::{Action, Grants, Permission, Resource, Subject};
@@ -322,18 +322,20 @@ async fn a_fire_time_is_claimed_once_and_the_next_fire_time_moves_once(backend: 
     .await
     .unwrap();
     assert_eq!(fires::unstarted(&db, later, 100).await.unwrap().len(), 19);
-    // A run that ended before its launcher returned: the end is recorded first, and the
-    // start recorded after it does not undo it.
+    // A run that ended before its launcher answered: the end is recorded first, and the
+    // start recorded after it does not undo it, nor come after it.
     let quick = won.iter().max_by_key(|c| c.scheduled_for).unwrap();
-    fires::finished(&db, quick.fire_id, FireStatus::Completed, None, None, later)
+    fires::finished(&db, quick.fire_id, FireStatus::Completed, None, None, now)
         .await
         .unwrap();
-    fires::started(&db, quick.fire_id, Some(quick.run_id), now)
+    fires::started(&db, quick.fire_id, Some(quick.run_id), later)
         .await
         .unwrap();
     let (newest, _) = fires::history(&db, a, job.id, 0, 1).await.unwrap();
     assert_eq!(newest[0].status, FireStatus::Completed);
     assert_eq!(newest[0].started_at, Some(now));
+    assert_eq!(newest[0].instance_id, Some(quick.run_id));
+    assert_eq!(newest[0].duration(), Some(chrono::Duration::zero()));
 
     // The history: newest first, paged, with the outcome; nothing for another tenant.
     let (page, total) = fires::history(&db, a, job.id, 15, 10).await.unwrap();
@@ -362,16 +364,15 @@ struct Recorder {
 
 #[async_trait::async_trait]
 impl Launcher for Recorder {
-    async fn launch(
-        &self,
-        _job: &CronJob,
-        claimed: &fires::Claimed,
-    ) -> Result<Option<Uuid>, String> {
-        self.launched
-            .lock()
-            .unwrap()
-            .push((claimed.scheduled_for, claimed.run_id));
-        Ok(Some(claimed.run_id))
+    async fn launch(&self, fires: &[Launch<'_>]) -> Vec<Result<Option<Uuid>, String>> {
+        let mut launched = self.launched.lock().unwrap();
+        fires
+            .iter()
+            .map(|fire| {
+                launched.push((fire.claimed.scheduled_for, fire.claimed.run_id));
+                Ok(Some(fire.claimed.run_id))
+            })
+            .collect()
     }
 }
 
@@ -623,12 +624,11 @@ struct EndedElsewhere;
 
 #[async_trait::async_trait]
 impl Launcher for EndedElsewhere {
-    async fn launch(
-        &self,
-        _job: &CronJob,
-        claimed: &fires::Claimed,
-    ) -> Result<Option<Uuid>, String> {
-        Ok(Some(claimed.run_id))
+    async fn launch(&self, fires: &[Launch<'_>]) -> Vec<Result<Option<Uuid>, String>> {
+        fires
+            .iter()
+            .map(|fire| Ok(Some(fire.claimed.run_id)))
+            .collect()
     }
 
     async fn ended(&self, _job: &CronJob, _fire: &fires::Fire) -> Option<Ended> {

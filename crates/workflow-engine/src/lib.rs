@@ -145,7 +145,7 @@ pub use clock::{Clock, FakeClock, SystemClock};
 pub use context::Context;
 pub use engine::{
     CancelOutcome, Engine, EngineBuilder, EngineConfig, NodeStatus, NodeSummary, PendingRequest,
-    RunLimits, RunSnapshot,
+    RunLimits, RunSnapshot, StartRequest,
 };
 pub use error::Error;
 pub use event::Event;

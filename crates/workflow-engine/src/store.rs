@@ -160,6 +160,23 @@ pub trait RunStore: Send + Sync + std::fmt::Debug {
     /// Stores a new run with its first events and tasks.
     async fn create(&self, run: NewRun) -> Result<(), Error>;
 
+    /// Stores every run of `runs` whose id is free, and answers, in order, whether each was
+    /// stored (`false`: a run with its id exists, and nothing of it was written). A store that
+    /// can should do it in one transaction (a scheduler starting hundreds of runs on the same
+    /// second pays one commit); the default stores them one by one and stops at the first
+    /// other error, leaving the runs before it stored.
+    async fn create_many(&self, runs: Vec<NewRun>) -> Result<Vec<bool>, Error> {
+        let mut stored = Vec::with_capacity(runs.len());
+        for run in runs {
+            match self.create(run).await {
+                Ok(()) => stored.push(true),
+                Err(Error::Conflict) => stored.push(false),
+                Err(other) => return Err(other),
+            }
+        }
+        Ok(stored)
+    }
+
     /// Applies `commit` atomically if the run is still at `expected_version`, else
     /// [`Error::Conflict`] and nothing changes.
     async fn commit(&self, commit: Commit) -> Result<(), Error>;

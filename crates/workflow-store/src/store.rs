@@ -1,5 +1,6 @@
 //! [`SqlStore`]: the engine's `RunStore` and `WorkQueue` on the platform database.
 
+use std::collections::HashSet;
 use std::time::Duration;
 
 use async_trait::async_trait;
@@ -76,41 +77,54 @@ impl SqlStore {
     }
 
     async fn insert_run(&self, txn: &DatabaseTransaction, run: &NewRun) -> Result<(), Error> {
-        let record = &run.record;
-        let workflow = serde_json::to_value(&record.workflow).map_err(Error::store)?;
-        let parent = record.parent.as_ref();
         txn.execute_raw(self.statement(
             &format!(
                 "INSERT INTO engine_runs ({RUN_COLUMNS}, workflow_id, workflow_version) VALUES {}",
-                value_rows(1, 13, 1)
+                value_rows(1, RUN_VALUES, 1)
             ),
-            vec![
-                record.id.0.into(),
-                record.namespace.clone().into(),
-                workflow.into(),
-                parent.map(|p| p.run.0).into(),
-                parent.map(|p| p.node.clone()).into(),
-                parent.map(|p| i64::from(p.activation)).into(),
-                i64::from(record.depth).into(),
-                record.status.as_str().into(),
-                version(record.version)?.into(),
-                micros(record.created_at).into(),
-                micros(record.updated_at).into(),
-                // The host's workflow id and version, as columns: hosts list runs by them.
-                record.workflow.id.clone().into(),
-                record
-                    .workflow
-                    .version
-                    .map(i64::try_from)
-                    .transpose()
-                    .map_err(Error::store)?
-                    .into(),
-            ],
+            run_values(run)?,
         ))
         .await
         .map_err(engine_error)?;
-        self.insert_events(txn, record.id, &run.events).await?;
+        self.insert_events(txn, run.record.id, &run.events).await?;
         self.enqueue(txn, &run.tasks).await
+    }
+
+    /// Inserts the rows of those of `runs` whose id is free, in one statement, and answers
+    /// which ids were taken before (those rows are left as they were).
+    async fn insert_free_runs(
+        &self,
+        txn: &DatabaseTransaction,
+        runs: &[NewRun],
+    ) -> Result<HashSet<RunId>, Error> {
+        let mut values = Vec::with_capacity(runs.len() * RUN_VALUES);
+        for run in runs {
+            values.extend(run_values(run)?);
+        }
+        let inserted = txn
+            .query_all_raw(self.statement(
+                &format!(
+                    "INSERT INTO engine_runs ({RUN_COLUMNS}, workflow_id, workflow_version) \
+                     VALUES {} ON CONFLICT (id) DO NOTHING RETURNING id",
+                    value_rows(runs.len(), RUN_VALUES, 1)
+                ),
+                values,
+            ))
+            .await
+            .map_err(engine_error)?;
+        let inserted = inserted
+            .iter()
+            .map(|row| {
+                row.try_get::<uuid::Uuid>("", "id")
+                    .map(RunId)
+                    .map_err(|e| crate::Error::unreadable("engine_runs", e))
+            })
+            .collect::<Result<HashSet<_>, _>>()?;
+        Ok(runs
+            .iter()
+            .map(|run| run.record.id)
+            .filter(|id| !inserted.contains(id))
+            .collect())
     }
 
     async fn insert_events(
@@ -119,11 +133,21 @@ impl SqlStore {
         run: RunId,
         events: &[Event],
     ) -> Result<(), Error> {
+        let rows: Vec<(RunId, &Event)> = events.iter().map(|event| (run, event)).collect();
+        self.insert_event_rows(txn, &rows).await
+    }
+
+    /// Inserts events, each with its run, in one statement.
+    async fn insert_event_rows(
+        &self,
+        txn: &DatabaseTransaction,
+        events: &[(RunId, &Event)],
+    ) -> Result<(), Error> {
         if events.is_empty() {
             return Ok(());
         }
         let mut values = Vec::with_capacity(events.len() * 4);
-        for event in events {
+        for (run, event) in events {
             values.push(run.0.into());
             values.push(version(event.seq())?.into());
             values.push(micros(event.at()).into());
@@ -235,6 +259,45 @@ impl SqlStore {
     }
 }
 
+/// The values of an `engine_runs` row, in the order of [`RUN_COLUMNS`], then the host's
+/// workflow id and version.
+fn run_values(run: &NewRun) -> Result<Vec<Value>, Error> {
+    let record = &run.record;
+    let workflow = serde_json::to_value(&record.workflow).map_err(Error::store)?;
+    let parent = record.parent.as_ref();
+    Ok(vec![
+        record.id.0.into(),
+        record.namespace.clone().into(),
+        workflow.into(),
+        parent.map(|p| p.run.0).into(),
+        parent.map(|p| p.node.clone()).into(),
+        parent.map(|p| i64::from(p.activation)).into(),
+        i64::from(record.depth).into(),
+        record.status.as_str().into(),
+        version(record.version)?.into(),
+        micros(record.created_at).into(),
+        micros(record.updated_at).into(),
+        // The host's workflow id and version, as columns: hosts list runs by them.
+        record.workflow.id.clone().into(),
+        record
+            .workflow
+            .version
+            .map(i64::try_from)
+            .transpose()
+            .map_err(Error::store)?
+            .into(),
+    ])
+}
+
+/// Values per `engine_runs` row ([`run_values`]).
+const RUN_VALUES: usize = 13;
+
+/// Runs per multi-row insert: 6,500 parameters, under SQLite's 32,766 and PostgreSQL's 65,535.
+const RUNS_PER_STATEMENT: usize = 500;
+
+/// Events or tasks per multi-row insert (8 values a task at most: 8,000 parameters).
+const ROWS_PER_STATEMENT: usize = 1_000;
+
 /// A version or sequence number as a `BIGINT`.
 fn version(value: u64) -> Result<i64, Error> {
     i64::try_from(value).map_err(|_| Error::store("a version beyond i64"))
@@ -253,6 +316,45 @@ impl RunStore for SqlStore {
             self.announcer.queued().await;
         }
         Ok(())
+    }
+
+    async fn create_many(&self, runs: Vec<NewRun>) -> Result<Vec<bool>, Error> {
+        let txn = self.db.begin().await.map_err(engine_error)?;
+        let mut taken = HashSet::new();
+        for chunk in runs.chunks(RUNS_PER_STATEMENT) {
+            taken.extend(self.insert_free_runs(&txn, chunk).await?);
+        }
+        let fresh: Vec<&NewRun> = runs
+            .iter()
+            .filter(|run| !taken.contains(&run.record.id))
+            .collect();
+        let events: Vec<(RunId, &Event)> = fresh
+            .iter()
+            .flat_map(|run| run.events.iter().map(|event| (run.record.id, event)))
+            .collect();
+        for chunk in events.chunks(ROWS_PER_STATEMENT) {
+            self.insert_event_rows(&txn, chunk).await?;
+        }
+        let tasks: Vec<Task> = fresh
+            .iter()
+            .flat_map(|run| run.tasks.iter().cloned())
+            .collect();
+        for chunk in tasks.chunks(ROWS_PER_STATEMENT) {
+            self.enqueue(&txn, chunk).await?;
+        }
+        txn.commit().await.map_err(engine_error)?;
+        for run in &fresh {
+            if let Some(last) = run.events.last() {
+                self.hints.note(run.record.id, last.seq());
+            }
+        }
+        if !tasks.is_empty() {
+            self.announcer.queued().await;
+        }
+        Ok(runs
+            .iter()
+            .map(|run| !taken.contains(&run.record.id))
+            .collect())
     }
 
     async fn commit(&self, commit: Commit) -> Result<(), Error> {

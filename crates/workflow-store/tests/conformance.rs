@@ -47,15 +47,8 @@ async fn a_start_with_a_chosen_id_happens_once_across_processes(backend: Backend
     let Some(stores) = stores(backend).await else {
         return;
     };
-    let first: Arc<dyn Store> = stores.store.clone();
-    let second: Arc<dyn Store> = Arc::new(stores.another_process().await);
-    let engines =
-        [first, second].map(|store| workflow_engine::Engine::builder(store).build().unwrap());
-    let workflow = workflow_engine::WorkflowDefinition::from_json(
-        r#"{"nodes": [{"id": "start", "type": "start"}, {"id": "end", "type": "end"}],
-            "edges": [{"source": "start", "target": "end"}]}"#,
-    )
-    .unwrap();
+    let engines = two_processes(&stores).await;
+    let workflow = start_to_end();
     let ids: Vec<RunId> = (0..50).map(|_| RunId::new()).collect();
     let workflow = &workflow;
     let attempts = ids.iter().flat_map(|id| {
@@ -93,3 +86,88 @@ async fn a_start_with_a_chosen_id_happens_once_across_processes(backend: Backend
     }
 }
 db_test!(a_start_with_a_chosen_id_happens_once_across_processes);
+
+/// Two processes start overlapping batches of runs at once with `start_many` (two schedulers
+/// claiming the same second): each id starts one run, the other batch is told it exists, a
+/// start whose input is refused fails alone, and every run started completes.
+async fn batches_of_starts_start_each_id_once_across_processes(backend: Backend) {
+    let Some(stores) = stores(backend).await else {
+        return;
+    };
+    let engines = two_processes(&stores).await;
+    let workflow = start_to_end();
+    let ids: Vec<RunId> = (0..600).map(|_| RunId::new()).collect();
+    let batch = |range: std::ops::Range<usize>| -> Vec<workflow_engine::StartRequest> {
+        ids[range]
+            .iter()
+            .map(|id| workflow_engine::StartRequest {
+                run_id: *id,
+                namespace: "ns".into(),
+                workflow: workflow.clone(),
+                input: serde_json::json!({}),
+            })
+            .collect()
+    };
+    // 600 runs: more than one multi-row insert holds; the batches share 200 ids.
+    let mut first_batch = batch(0..400);
+    let refused = RunId::new();
+    first_batch.push(workflow_engine::StartRequest {
+        run_id: refused,
+        namespace: "ns".into(),
+        workflow: workflow.clone(),
+        input: serde_json::json!("not an object"),
+    });
+    let (one, two) = tokio::join!(
+        engines[0].start_many(first_batch),
+        engines[1].start_many(batch(200..600))
+    );
+    let (one, two) = (one.unwrap(), two.unwrap());
+    assert_eq!((one.len(), two.len()), (401, 400));
+    assert!(matches!(
+        one[400],
+        Err(workflow_engine::Error::InvalidInput { .. })
+    ));
+    let mut started = std::collections::HashSet::new();
+    for outcome in one[..400].iter().chain(&two) {
+        match outcome {
+            Ok(id) => assert!(started.insert(*id), "{id} started twice"),
+            Err(workflow_engine::Error::RunExists(id)) => assert!(ids.contains(id)),
+            Err(other) => panic!("unexpected: {other}"),
+        }
+    }
+    assert_eq!(started.len(), ids.len());
+    for id in &ids {
+        let done = tokio::time::timeout(
+            std::time::Duration::from_secs(60),
+            engines[1].wait("ns", *id),
+        )
+        .await
+        .unwrap()
+        .unwrap();
+        assert_eq!(done.status, workflow_engine::RunStatus::Completed);
+    }
+    assert!(matches!(
+        engines[0].snapshot("ns", refused).await,
+        Err(workflow_engine::Error::RunNotFound)
+    ));
+    for engine in engines {
+        engine.shutdown().await;
+    }
+}
+db_test!(batches_of_starts_start_each_id_once_across_processes);
+
+/// An engine on each of two processes' pools on the same database.
+async fn two_processes(stores: &support::Stores) -> [workflow_engine::Engine; 2] {
+    let first: Arc<dyn Store> = stores.store.clone();
+    let second: Arc<dyn Store> = Arc::new(stores.another_process().await);
+    [first, second].map(|store| workflow_engine::Engine::builder(store).build().unwrap())
+}
+
+/// `start → end`.
+fn start_to_end() -> workflow_engine::WorkflowDefinition {
+    workflow_engine::WorkflowDefinition::from_json(
+        r#"{"nodes": [{"id": "start", "type": "start"}, {"id": "end", "type": "end"}],
+            "edges": [{"source": "start", "target": "end"}]}"#,
+    )
+    .unwrap()
+}

@@ -1,6 +1,7 @@
 //! The engine: the public API embedders call, wired to the dispatcher ([`worker`]), the run
 //! cache and commit loop ([`runs`]) and the transition rules ([`transition`]).
 
+mod batch;
 mod idle;
 mod runs;
 mod snapshot;
@@ -30,6 +31,7 @@ use crate::run::{RunId, Timestamp};
 use crate::state::RunState;
 use crate::store::{FinishedRun, Store};
 
+pub use batch::StartRequest;
 pub use snapshot::{CancelOutcome, NodeStatus, NodeSummary, PendingRequest, RunSnapshot};
 
 /// Engine settings.
@@ -289,6 +291,26 @@ impl Engine {
         workflow: WorkflowDefinition,
         input: Value,
     ) -> Result<RunId, Error> {
+        let run = self.new_run(run_id, namespace, workflow, input)?;
+        let publish = self.events_to_publish(&run);
+        match self.core.store.create(run).await {
+            Ok(()) => {}
+            Err(Error::Conflict) => return Err(Error::RunExists(run_id)),
+            Err(other) => return Err(other),
+        }
+        self.publish(publish);
+        self.core.wake.notify_one();
+        Ok(run_id)
+    }
+
+    /// A new run of `workflow` (compiled, its input checked), not stored yet.
+    fn new_run(
+        &self,
+        run_id: RunId,
+        namespace: &str,
+        workflow: WorkflowDefinition,
+        input: Value,
+    ) -> Result<crate::store::NewRun, Error> {
         let compiled = self.compile(workflow)?;
         let input = inputs::check(&compiled.definition().options.input_definitions, input)?;
         let (run, _) = transition::new_run(
@@ -300,19 +322,28 @@ impl Engine {
             0,
             self.core.clock.now(),
         );
-        let publish = self.core.sink.as_ref().map(|_| {
-            crate::observe::published_events(run_id, namespace, &run.events, || Value::Null)
-        });
-        match self.core.store.create(run).await {
-            Ok(()) => {}
-            Err(Error::Conflict) => return Err(Error::RunExists(run_id)),
-            Err(other) => return Err(other),
-        }
-        if let (Some(sink), Some(events)) = (&self.core.sink, publish) {
+        Ok(run)
+    }
+
+    /// What the event sink (if any) is told once `run` is stored.
+    fn events_to_publish(
+        &self,
+        run: &crate::store::NewRun,
+    ) -> Option<Vec<crate::observe::EngineEvent>> {
+        self.core.sink.as_ref().map(|_| {
+            crate::observe::published_events(
+                run.record.id,
+                &run.record.namespace,
+                &run.events,
+                || Value::Null,
+            )
+        })
+    }
+
+    fn publish(&self, events: Option<Vec<crate::observe::EngineEvent>>) {
+        if let (Some(sink), Some(events)) = (&self.core.sink, events) {
             events.into_iter().for_each(|event| sink.publish(event));
         }
-        self.core.wake.notify_one();
-        Ok(run_id)
     }
 
     async fn owned_state(&self, namespace: &str, run: RunId) -> Result<RunState, Error> {

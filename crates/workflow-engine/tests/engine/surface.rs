@@ -150,6 +150,42 @@ async fn wait_hears_a_run_another_engine_finished_without_polling() {
 }
 
 #[tokio::test]
+async fn start_many_starts_each_run_and_answers_each_start_in_order() {
+    let h = Harness::new();
+    let workflow = parse(json!({"nodes": [{"id": "start", "type": "start"},
+        {"id": "end", "type": "end"}], "edges": [{"source": "start", "target": "end"}]}));
+    let (taken, fresh, refused) = (RunId::new(), RunId::new(), RunId::new());
+    h.engine
+        .start_as(taken, NS, workflow.clone(), json!({}))
+        .await
+        .unwrap();
+    let start = |run_id, input| StartRequest {
+        run_id,
+        namespace: NS.into(),
+        workflow: workflow.clone(),
+        input,
+    };
+    let outcomes = h
+        .engine
+        .start_many(vec![
+            start(taken, json!({})),
+            start(fresh, json!({"x": 1})),
+            start(refused, json!([1])),
+        ])
+        .await
+        .unwrap();
+    assert!(matches!(outcomes[0], Err(Error::RunExists(id)) if id == taken));
+    assert_eq!(outcomes[1].as_ref().ok(), Some(&fresh));
+    assert!(matches!(outcomes[2], Err(Error::InvalidInput { .. })));
+    let done = h.engine.wait(NS, fresh).await.unwrap();
+    assert_eq!(done.status, RunStatus::Completed);
+    assert!(matches!(
+        h.engine.snapshot(NS, refused).await,
+        Err(Error::RunNotFound)
+    ));
+}
+
+#[tokio::test]
 async fn wait_timeout_answers_none_while_the_run_goes_on() {
     let h = Harness::new();
     let run = h.start(form(), json!({})).await;
