@@ -23,6 +23,7 @@ mod m20261207_000005_engine_store;
 mod m20261207_000006_workflows;
 mod m20261207_000007_cron_jobs;
 mod m20261207_000008_webhooks;
+mod m20261207_000009_cron_retries;
 
 /// Every migration, in order.
 #[derive(Debug)]
@@ -40,6 +41,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261207_000006_workflows::Migration),
             Box::new(m20261207_000007_cron_jobs::Migration),
             Box::new(m20261207_000008_webhooks::Migration),
+            Box::new(m20261207_000009_cron_retries::Migration),
         ]
     }
 }

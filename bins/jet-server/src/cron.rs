@@ -167,12 +167,7 @@ impl Launcher for PlatformLauncher {
         for (index, started) in self.start_runs(starts).await {
             if let (Some(outcome), Some(fire)) = (outcomes.get_mut(index), fires.get(index)) {
                 if let Ok(run) = &started {
-                    self.follow_run(
-                        fire.job.tenant_id.to_string(),
-                        RunId(*run),
-                        fire.claimed.fire_id,
-                        fire.job.spec.timeout_secs,
-                    );
+                    self.follow_run(fire.job, RunId(*run), fire.claimed.fire_id);
                 }
                 *outcome = started.map(Some);
             }
@@ -291,6 +286,7 @@ impl PlatformLauncher {
             metadata: serde_json::json!({
                 "cronJobID": job.id,
                 "fireID": claimed.fire_id,
+                "attempt": claimed.attempt,
                 "scheduledFor": claimed.scheduled_for,
                 "target": job.spec.target.kind(),
                 "targetID": job.spec.target.id(),
@@ -354,7 +350,9 @@ impl PlatformLauncher {
     }
 
     /// Records the run's end on the fire when it comes (cancelling it past the job's timeout).
-    fn follow_run(&self, namespace: String, run: RunId, fire_id: Uuid, timeout: Option<u32>) {
+    fn follow_run(&self, job: &CronJob, run: RunId, fire_id: Uuid) {
+        let (namespace, timeout) = (job.tenant_id.to_string(), job.spec.timeout_secs);
+        let retry = job.retry_policy();
         let db = self.db.clone();
         let workflows = self.workflows.clone();
         tokio::spawn(async move {
@@ -390,7 +388,7 @@ impl PlatformLauncher {
                 Err(_) => return,
             };
             if let Err(error) =
-                fires::finished(&db, fire_id, status, error, result, Utc::now()).await
+                fires::finished(&db, fire_id, status, error, result, Utc::now(), retry).await
             {
                 tracing::warn!(%fire_id, %error, "cron: could not record a fire's end");
             }
@@ -407,7 +405,7 @@ impl PlatformLauncher {
     ) {
         let db = self.db.clone();
         let runner = Arc::clone(&self.runner);
-        let (tenant_id, fire_id) = (job.tenant_id, claimed.fire_id);
+        let (tenant_id, fire_id, retry) = (job.tenant_id, claimed.fire_id, job.retry_policy());
         let timeout = job
             .spec
             .timeout_secs
@@ -434,7 +432,7 @@ impl PlatformLauncher {
                 ),
             };
             if let Err(error) =
-                fires::finished(&db, fire_id, status, error, result, Utc::now()).await
+                fires::finished(&db, fire_id, status, error, result, Utc::now(), retry).await
             {
                 tracing::warn!(%fire_id, %error, "cron: could not record a fire's end");
             }

@@ -13,7 +13,7 @@ use chrono::{DateTime, Utc};
 use db_entity::{cron_fires, cron_jobs};
 use std::collections::HashSet;
 
-use sea_orm::sea_query::{Expr, OnConflict, Query};
+use sea_orm::sea_query::{Expr, OnConflict, Query, SimpleExpr};
 use sea_orm::{
     ColumnTrait, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect,
 };
@@ -117,6 +117,10 @@ pub struct Fire {
     pub error: Option<String>,
     /// What the target gave back.
     pub result: Option<Value>,
+    /// Which attempt the row shows: 1, then one more for each retry.
+    pub attempt: u32,
+    /// When the failed fire is tried again (it has retries left).
+    pub retry_at: Option<DateTime<Utc>>,
 }
 
 impl Fire {
@@ -133,6 +137,8 @@ impl Fire {
             instance_id: row.instance_id,
             error: row.error,
             result: row.result,
+            attempt: u32::try_from(row.attempt).unwrap_or(1),
+            retry_at: row.retry_at.map(instant),
         }
     }
 
@@ -150,8 +156,18 @@ fn instant(micros: i64) -> DateTime<Utc> {
 /// the engine's `start_as` starts it once. UUIDv7-shaped (its time is the fire time, so runs
 /// sort by it); the rest is a SHA-256 of the job and the fire time.
 pub fn run_id_for(job: Uuid, scheduled_for: DateTime<Utc>) -> Uuid {
+    run_id_for_attempt(job, scheduled_for, 1)
+}
+
+/// The id of the run attempt `attempt` of a fire starts ([`run_id_for`] for the first; each
+/// retry its own, the same in every process).
+pub fn run_id_for_attempt(job: Uuid, scheduled_for: DateTime<Utc>, attempt: u32) -> Uuid {
     let mut input = job.as_bytes().to_vec();
     input.extend_from_slice(&scheduled_for.timestamp_micros().to_be_bytes());
+    // The first attempt's input is the one ids were derived from before retries existed.
+    if attempt > 1 {
+        input.extend_from_slice(&attempt.to_be_bytes());
+    }
     let digest = ring::digest::digest(&ring::digest::SHA256, &input);
     let mut random = [0u8; 10];
     random.copy_from_slice(&digest.as_ref()[..10]);
@@ -168,6 +184,30 @@ pub struct Claimed {
     pub scheduled_for: DateTime<Utc>,
     /// The id its run gets (workflow targets).
     pub run_id: Uuid,
+    /// Which attempt it is (1, or more for a retry).
+    pub attempt: u32,
+}
+
+/// What a job says about retrying its failed fires.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RetryPolicy {
+    /// Attempts after the first.
+    pub retries: u32,
+    /// The wait between a failure and the next attempt.
+    pub delay: chrono::Duration,
+}
+
+impl RetryPolicy {
+    /// No retries.
+    pub const NONE: RetryPolicy = RetryPolicy {
+        retries: 0,
+        delay: chrono::Duration::zero(),
+    };
+
+    /// When a fire of attempt `attempt` that failed at `now` is tried again, if it is.
+    pub fn next_attempt_at(self, attempt: u32, now: DateTime<Utc>) -> Option<DateTime<Utc>> {
+        (attempt <= self.retries).then(|| now + self.delay)
+    }
 }
 
 /// A fire to claim: a job's fire time.
@@ -181,7 +221,7 @@ pub struct Wanted<'a> {
     pub trigger: Trigger,
 }
 
-/// Fires per multi-row claim: 12 values a row, 6,000 parameters (SQLite allows 32,766,
+/// Fires per multi-row claim: 14 values a row, 7,000 parameters (SQLite allows 32,766,
 /// PostgreSQL 65,535).
 const FIRES_PER_STATEMENT: usize = 500;
 
@@ -221,6 +261,8 @@ async fn claim_chunk(
         C::InstanceId,
         C::Error,
         C::Result,
+        C::Attempt,
+        C::RetryAt,
     ]);
     for (id, fire) in ids.iter().zip(wanted) {
         insert
@@ -237,6 +279,8 @@ async fn claim_chunk(
                 Option::<Uuid>::None.into(),
                 Option::<String>::None.into(),
                 Option::<Value>::None.into(),
+                1i32.into(),
+                Option::<i64>::None.into(),
             ])
             .map_err(|error| Error::Database(sea_orm::DbErr::Custom(error.to_string())))?;
     }
@@ -262,6 +306,7 @@ async fn claim_chunk(
                 fire_id: *id,
                 scheduled_for: fire.scheduled_for,
                 run_id: run_id_for(fire.job.id, fire.scheduled_for),
+                attempt: 1,
             })
         })
         .collect())
@@ -364,7 +409,8 @@ pub async fn started(
     started_many(db, &[(fire_id, instance_id)], at).await
 }
 
-/// Records how fire `fire_id` ended.
+/// Records how fire `fire_id` ended at `now`. A failure with retries left under `retry` (the
+/// job's policy) gets the time of its next attempt ([`retries_due`] finds it then).
 pub async fn finished(
     db: &impl ConnectionTrait,
     fire_id: Uuid,
@@ -372,21 +418,102 @@ pub async fn finished(
     error: Option<String>,
     result: Option<Value>,
     now: DateTime<Utc>,
+    retry: RetryPolicy,
 ) -> Result<(), Error> {
+    use cron_fires::Column as C;
+    // Only a failure is retried: a timeout is the ceiling the job set (retrying would spend it
+    // again), a skip is the job's own policy.
+    let retry_at: SimpleExpr = match (status, retry.retries) {
+        (FireStatus::Failed, retries) if retries > 0 => Expr::case(
+            C::Attempt.lte(i64::from(retries)),
+            (now + retry.delay).timestamp_micros(),
+        )
+        .finally(Expr::value(Option::<i64>::None))
+        .into(),
+        _ => Expr::value(Option::<i64>::None),
+    };
     // The first end recorded stays (a recovered fire may be ended by two processes).
     cron_fires::Entity::update_many()
-        .col_expr(cron_fires::Column::Status, Expr::value(status.as_str()))
+        .col_expr(C::Status, Expr::value(status.as_str()))
+        .col_expr(C::FinishedAt, Expr::value(Some(now.timestamp_micros())))
+        .col_expr(C::Error, Expr::value(error))
+        .col_expr(C::Result, Expr::value(result))
+        .col_expr(C::RetryAt, retry_at)
+        .filter(C::Id.eq(fire_id))
+        .filter(C::Status.is_in([FireStatus::Claimed.as_str(), FireStatus::Running.as_str()]))
+        .exec(db)
+        .await?;
+    Ok(())
+}
+
+/// Failed fires whose next attempt is due by `now`, the most overdue first, at most `limit`.
+pub async fn retries_due(
+    db: &impl ConnectionTrait,
+    now: DateTime<Utc>,
+    limit: u64,
+) -> Result<Vec<Fire>, Error> {
+    oldest_first(
+        db,
+        FireStatus::Failed,
+        cron_fires::Column::RetryAt,
+        now,
+        limit,
+    )
+    .await
+}
+
+/// The earliest time a retry is due, if one is.
+pub async fn next_retry(db: &impl ConnectionTrait) -> Result<Option<DateTime<Utc>>, Error> {
+    let first = cron_fires::Entity::find()
+        .filter(cron_fires::Column::RetryAt.is_not_null())
+        .order_by_asc(cron_fires::Column::RetryAt)
+        .one(db)
+        .await?;
+    Ok(first.and_then(|row| row.retry_at).map(instant))
+}
+
+/// Claims the next attempt of failed fire `fire` (of `job`) at `now`: `Some` when this call
+/// claimed it, `None` when another process did first (or the retry was dropped). The row then
+/// shows the new attempt, `claimed`; the run it starts has an id of its own
+/// ([`run_id_for_attempt`]).
+pub async fn claim_retry(
+    db: &impl ConnectionTrait,
+    fire: &Fire,
+    now: DateTime<Utc>,
+) -> Result<Option<Claimed>, Error> {
+    use cron_fires::Column as C;
+    let attempt = fire.attempt.saturating_add(1);
+    let moved = cron_fires::Entity::update_many()
+        .col_expr(C::Attempt, Expr::value(i64::from(attempt)))
+        .col_expr(C::RetryAt, Expr::value(Option::<i64>::None))
+        .col_expr(C::Status, Expr::value(FireStatus::Claimed.as_str()))
+        .col_expr(C::ClaimedAt, Expr::value(now.timestamp_micros()))
+        .col_expr(C::StartedAt, Expr::value(Option::<i64>::None))
+        .col_expr(C::FinishedAt, Expr::value(Option::<i64>::None))
+        .col_expr(C::InstanceId, Expr::value(Option::<Uuid>::None))
+        .col_expr(C::Error, Expr::value(Option::<String>::None))
+        .col_expr(C::Result, Expr::value(Option::<Value>::None))
+        .filter(C::Id.eq(fire.id))
+        .filter(C::Attempt.eq(i64::from(fire.attempt)))
+        .filter(C::RetryAt.is_not_null())
+        .exec(db)
+        .await?;
+    Ok((moved.rows_affected == 1).then(|| Claimed {
+        fire_id: fire.id,
+        scheduled_for: fire.scheduled_for,
+        run_id: run_id_for_attempt(fire.cron_job_id, fire.scheduled_for, attempt),
+        attempt,
+    }))
+}
+
+/// Drops the retry due for fire `fire_id` (its job was disabled): it stays failed.
+pub async fn drop_retry(db: &impl ConnectionTrait, fire_id: Uuid) -> Result<(), Error> {
+    cron_fires::Entity::update_many()
         .col_expr(
-            cron_fires::Column::FinishedAt,
-            Expr::value(Some(now.timestamp_micros())),
+            cron_fires::Column::RetryAt,
+            Expr::value(Option::<i64>::None),
         )
-        .col_expr(cron_fires::Column::Error, Expr::value(error))
-        .col_expr(cron_fires::Column::Result, Expr::value(result))
         .filter(cron_fires::Column::Id.eq(fire_id))
-        .filter(
-            cron_fires::Column::Status
-                .is_in([FireStatus::Claimed.as_str(), FireStatus::Running.as_str()]),
-        )
         .exec(db)
         .await?;
     Ok(())
@@ -399,16 +526,15 @@ pub async fn long_running(
     before: DateTime<Utc>,
     limit: u64,
 ) -> Result<Vec<Fire>, Error> {
-    Ok(cron_fires::Entity::find()
-        .filter(cron_fires::Column::Status.eq(FireStatus::Running.as_str()))
-        .filter(cron_fires::Column::StartedAt.lt(before.timestamp_micros()))
-        .order_by_asc(cron_fires::Column::StartedAt)
-        .limit(limit)
-        .all(db)
-        .await?
-        .into_iter()
-        .map(Fire::from_row)
-        .collect())
+    let until = before - chrono::Duration::microseconds(1);
+    oldest_first(
+        db,
+        FireStatus::Running,
+        cron_fires::Column::StartedAt,
+        until,
+        limit,
+    )
+    .await
 }
 
 /// Fires claimed before `before` whose target never started (their process died between the
@@ -418,10 +544,30 @@ pub async fn unstarted(
     before: DateTime<Utc>,
     limit: u64,
 ) -> Result<Vec<Fire>, Error> {
+    let until = before - chrono::Duration::microseconds(1);
+    oldest_first(
+        db,
+        FireStatus::Claimed,
+        cron_fires::Column::ClaimedAt,
+        until,
+        limit,
+    )
+    .await
+}
+
+/// Fires in `status` whose `time` is at most `until`, the oldest `time` first, at most
+/// `limit`: what the recovery, settling and retry passes work through.
+async fn oldest_first(
+    db: &impl ConnectionTrait,
+    status: FireStatus,
+    time: cron_fires::Column,
+    until: DateTime<Utc>,
+    limit: u64,
+) -> Result<Vec<Fire>, Error> {
     Ok(cron_fires::Entity::find()
-        .filter(cron_fires::Column::Status.eq(FireStatus::Claimed.as_str()))
-        .filter(cron_fires::Column::ClaimedAt.lt(before.timestamp_micros()))
-        .order_by_asc(cron_fires::Column::ClaimedAt)
+        .filter(cron_fires::Column::Status.eq(status.as_str()))
+        .filter(time.lte(until.timestamp_micros()))
+        .order_by_asc(time)
         .limit(limit)
         .all(db)
         .await?

@@ -208,6 +208,14 @@ impl CronJob {
     pub fn schedule(&self) -> Result<Schedule, Error> {
         Schedule::parse(&self.spec.schedule, &self.spec.time_zone)
     }
+
+    /// How its failed fires are retried.
+    pub fn retry_policy(&self) -> crate::fires::RetryPolicy {
+        crate::fires::RetryPolicy {
+            retries: self.spec.retries,
+            delay: chrono::Duration::seconds(i64::from(self.spec.retry_delay_secs)),
+        }
+    }
 }
 
 /// Job `id` of whichever tenant (the ticker's recovery, which starts from a fire).

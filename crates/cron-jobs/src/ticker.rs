@@ -30,7 +30,7 @@ use tokio_util::sync::CancellationToken;
 use uuid::Uuid;
 
 use crate::due::{Due, due};
-use crate::fires::{self, Claimed, FireStatus, Trigger};
+use crate::fires::{self, Claimed, FireStatus, RetryPolicy, Trigger};
 use crate::jobs::{CronJob, Overlap};
 use crate::{Error, jobs};
 
@@ -117,6 +117,8 @@ pub struct Pass {
     pub skipped: usize,
     /// Fires found claimed by another process (or an earlier pass).
     pub lost: usize,
+    /// Failed fires this process tried again (their retry was due).
+    pub retried: usize,
 }
 
 /// One process's ticker.
@@ -229,15 +231,17 @@ impl Ticker {
         }
         let launching = Utc::now();
         for batch in to_launch.chunks(self.config.launch_batch.max(1)) {
-            launch(&self.db, self.launcher.as_ref(), batch).await?;
+            launch(&self.db, self.launcher.as_ref(), batch, now).await?;
             pass.launched += batch.len();
         }
+        pass.retried = self.retry(now).await?;
         tracing::debug!(
             read_ms = (claiming - now).num_milliseconds(),
             claim_ms = (moving - claiming).num_milliseconds(),
             move_ms = (launching - moving).num_milliseconds(),
             launch_ms = (Utc::now() - launching).num_milliseconds(),
             launched = pass.launched,
+            retried = pass.retried,
             skipped = pass.skipped,
             lost = pass.lost,
             "cron: a pass"
@@ -321,6 +325,7 @@ impl Ticker {
             Some("the previous fire was still running (overlap: skip)".into()),
             None,
             now,
+            RetryPolicy::NONE,
         )
         .await?;
         Ok(true)
@@ -339,6 +344,39 @@ impl Ticker {
         Ok(open.is_some())
     }
 
+    /// Tries again the failed fires whose retry is due by `now` (the job's `retries` and
+    /// `retryDelaySecs`): each retry is claimed by a compare-and-set on the fire's attempt, so
+    /// one process makes it, and launched like a fire, with a run id of its own. A disabled
+    /// job's retries are dropped. Answers how many this process launched.
+    pub async fn retry(&self, now: DateTime<Utc>) -> Result<usize, Error> {
+        let limit = u64::try_from(self.config.launch_batch).unwrap_or(u64::MAX);
+        let due = fires::retries_due(&self.db, now, limit).await?;
+        if due.is_empty() {
+            return Ok(0);
+        }
+        let mut claimed = Vec::with_capacity(due.len());
+        for fire in due {
+            let Some(job) = jobs::find_any(&self.db, fire.cron_job_id).await? else {
+                continue;
+            };
+            if !job.spec.enabled {
+                fires::drop_retry(&self.db, fire.id).await?;
+                continue;
+            }
+            if let Some(claim) = fires::claim_retry(&self.db, &fire, Utc::now()).await? {
+                claimed.push((job, claim));
+            }
+        }
+        let launches: Vec<Launch<'_>> = claimed
+            .iter()
+            .map(|(job, claimed)| Launch { job, claimed })
+            .collect();
+        if !launches.is_empty() {
+            launch(&self.db, self.launcher.as_ref(), &launches, now).await?;
+        }
+        Ok(launches.len())
+    }
+
     /// Launches fires claimed more than [`TickerConfig::stale_claim`] before `now` and never
     /// launched (their process died between the claim and the launch).
     pub async fn recover(&self, now: DateTime<Utc>) -> Result<usize, Error> {
@@ -352,7 +390,8 @@ impl Ticker {
             let claimed = Claimed {
                 fire_id: fire.id,
                 scheduled_for: fire.scheduled_for,
-                run_id: fires::run_id_for(job.id, fire.scheduled_for),
+                run_id: fires::run_id_for_attempt(job.id, fire.scheduled_for, fire.attempt),
+                attempt: fire.attempt,
             };
             launch(
                 &self.db,
@@ -361,6 +400,7 @@ impl Ticker {
                     job: &job,
                     claimed: &claimed,
                 }],
+                now,
             )
             .await?;
             launched += 1;
@@ -387,6 +427,7 @@ impl Ticker {
                     ended.error,
                     ended.result,
                     now,
+                    job.retry_policy(),
                 )
                 .await?;
                 settled += 1;
@@ -395,7 +436,7 @@ impl Ticker {
         Ok(settled)
     }
 
-    /// The earliest next fire time of every enabled job.
+    /// The earliest next fire time of every enabled job, or retry due.
     async fn earliest(&self) -> Result<Option<DateTime<Utc>>, Error> {
         let first = cron_jobs::Entity::find()
             .filter(cron_jobs::Column::IsEnabled.eq(true))
@@ -403,9 +444,14 @@ impl Ticker {
             .order_by_asc(cron_jobs::Column::NextFireAt)
             .one(&self.db)
             .await?;
-        Ok(first
+        let fire = first
             .and_then(|row| row.next_fire_at)
-            .and_then(DateTime::from_timestamp_micros))
+            .and_then(DateTime::from_timestamp_micros);
+        let retry = fires::next_retry(&self.db).await?;
+        Ok(match (fire, retry) {
+            (Some(fire), Some(retry)) => Some(fire.min(retry)),
+            (fire, retry) => fire.or(retry),
+        })
     }
 }
 
@@ -415,6 +461,7 @@ async fn launch(
     db: &DatabaseConnection,
     launcher: &dyn Launcher,
     fires: &[Launch<'_>],
+    now: DateTime<Utc>,
 ) -> Result<(), Error> {
     let outcomes = launcher.launch(fires).await;
     // The targets started (their runs are stored) by the time the launcher answers.
@@ -430,7 +477,8 @@ async fn launch(
                     FireStatus::Failed,
                     Some(error),
                     None,
-                    Utc::now(),
+                    now,
+                    fire.job.retry_policy(),
                 )
                 .await?
             }
@@ -458,6 +506,7 @@ pub async fn fire_now(
             job,
             claimed: &claimed,
         }],
+        now,
     )
     .await?;
     fires::get(db, job.tenant_id, claimed.fire_id)

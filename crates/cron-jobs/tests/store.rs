@@ -7,7 +7,7 @@
 use std::sync::{Arc, Mutex};
 
 use chrono::{DateTime, Utc};
-use cron_jobs::fires::{self, FireStatus, Trigger};
+use cron_jobs::fires::{self, FireStatus, RetryPolicy, Trigger};
 use cron_jobs::jobs::{self, CronJob, JobSpec, Overlap, Target};
 use cron_jobs::ticker::{Ended, Launch, Launcher, Ticker, TickerConfig};
 use cron_jobs::{Error, Misfire};
@@ -318,6 +318,7 @@ async fn a_fire_time_is_claimed_once_and_the_next_fire_time_moves_once(backend: 
         Some("the workflow failed".into()),
         None,
         later + chrono::Duration::milliseconds(1500),
+        RetryPolicy::NONE,
     )
     .await
     .unwrap();
@@ -325,9 +326,17 @@ async fn a_fire_time_is_claimed_once_and_the_next_fire_time_moves_once(backend: 
     // A run that ended before its launcher answered: the end is recorded first, and the
     // start recorded after it does not undo it, nor come after it.
     let quick = won.iter().max_by_key(|c| c.scheduled_for).unwrap();
-    fires::finished(&db, quick.fire_id, FireStatus::Completed, None, None, now)
-        .await
-        .unwrap();
+    fires::finished(
+        &db,
+        quick.fire_id,
+        FireStatus::Completed,
+        None,
+        None,
+        now,
+        RetryPolicy::NONE,
+    )
+    .await
+    .unwrap();
     fires::started(&db, quick.fire_id, Some(quick.run_id), later)
         .await
         .unwrap();
@@ -678,6 +687,7 @@ async fn a_fire_left_running_by_a_stopped_process_gets_its_end_once(backend: Bac
         Some("late".into()),
         None,
         fire_time,
+        RetryPolicy::NONE,
     )
     .await
     .unwrap();
@@ -688,3 +698,103 @@ async fn a_fire_left_running_by_a_stopped_process_gets_its_end_once(backend: Bac
     assert_eq!(fire.error, None);
 }
 db_test!(a_fire_left_running_by_a_stopped_process_gets_its_end_once);
+
+/// A launcher whose every launch fails, recording each attempt and its run id.
+#[derive(Default)]
+struct Failing {
+    attempts: Mutex<Vec<(u32, Uuid)>>,
+}
+
+#[async_trait::async_trait]
+impl Launcher for Failing {
+    async fn launch(&self, fires: &[Launch<'_>]) -> Vec<Result<Option<Uuid>, String>> {
+        let mut attempts = self.attempts.lock().unwrap();
+        fires
+            .iter()
+            .map(|fire| {
+                attempts.push((fire.claimed.attempt, fire.claimed.run_id));
+                Err(format!("attempt {} failed", fire.claimed.attempt))
+            })
+            .collect()
+    }
+}
+
+async fn a_failed_fire_is_retried_after_its_delay_once_per_attempt_until_retries_run_out(
+    backend: Backend,
+) {
+    let Some((guard, db)) = test_support::migrated(backend).await else {
+        return;
+    };
+    let start = at("2026-05-01T09:59:59Z");
+    // Hourly, at minute 0 second 0: one fire in this test, at 10:00:00.
+    let mut job = a_saved_job(&db, "0 0 * * * *", "UTC", Misfire::Skip, start).await;
+    let mut retrying = job.spec.clone();
+    retrying.retries = 2;
+    retrying.retry_delay_secs = 10;
+    let grants = Grants::new();
+    job = jobs::update(
+        &db,
+        &permit(job.tenant_id, Subject::System, &grants, Action::Update),
+        &grants,
+        job.id,
+        retrying,
+        start,
+    )
+    .await
+    .unwrap();
+    let other_process = sea_orm::Database::connect(&guard.url).await.unwrap();
+    let failing = Arc::new(Failing::default());
+    let tickers = [db.clone(), other_process]
+        .map(|db| Ticker::new(db, failing.clone(), TickerConfig::default()));
+    let fire_time = at("2026-05-01T10:00:00Z");
+    let pass = |offset_ms: i64| {
+        let now = fire_time + chrono::Duration::milliseconds(offset_ms);
+        let tickers = &tickers;
+        async move {
+            let passes = futures_util::future::join_all(tickers.iter().map(|t| t.tick(now))).await;
+            passes
+                .into_iter()
+                .map(|pass| pass.unwrap())
+                .fold((0, 0), |(launched, retried), pass| {
+                    (launched + pass.launched, retried + pass.retried)
+                })
+        }
+    };
+    let fire = || async {
+        let (history, total) = fires::history(&db, job.tenant_id, job.id, 0, 10)
+            .await
+            .unwrap();
+        assert_eq!(total, 1, "one fire, retried in place");
+        history[0].clone()
+    };
+
+    assert_eq!(pass(100).await, (1, 0));
+    let first = fire().await;
+    assert_eq!((first.status, first.attempt), (FireStatus::Failed, 1));
+    assert_eq!(first.error.as_deref(), Some("attempt 1 failed"));
+    assert_eq!(first.retry_at, Some(at("2026-05-01T10:00:10.100Z")));
+    // Not due yet; then due: both processes try, one retries.
+    assert_eq!(pass(5_000).await, (0, 0));
+    assert_eq!(pass(10_200).await, (0, 1));
+    let second = fire().await;
+    assert_eq!((second.status, second.attempt), (FireStatus::Failed, 2));
+    assert_eq!(second.retry_at, Some(at("2026-05-01T10:00:20.200Z")));
+    assert_eq!(pass(20_300).await, (0, 1));
+    // Two retries were allowed: the third attempt's failure is final.
+    let last = fire().await;
+    assert_eq!(
+        (last.status, last.attempt, last.retry_at),
+        (FireStatus::Failed, 3, None)
+    );
+    assert_eq!(pass(40_000).await, (0, 0));
+    let attempts = failing.attempts.lock().unwrap().clone();
+    assert_eq!(
+        attempts,
+        [1, 2, 3]
+            .map(|n| (n, fires::run_id_for_attempt(job.id, fire_time, n)))
+            .to_vec()
+    );
+    assert_eq!(attempts[0].1, fires::run_id_for(job.id, fire_time));
+    assert_ne!(attempts[0].1, attempts[1].1);
+}
+db_test!(a_failed_fire_is_retried_after_its_delay_once_per_attempt_until_retries_run_out);

@@ -32,6 +32,10 @@ pub struct Model {
     pub error: Option<String>,
     /// What the target gave back (a run's output, a query's result summary).
     pub result: Option<Json>,
+    /// Which attempt the row shows: 1, then one more for each retry.
+    pub attempt: i32,
+    /// When the failed fire is tried again, µs; NULL when no retry is due.
+    pub retry_at: Option<i64>,
 }
 
 /// Not navigated.

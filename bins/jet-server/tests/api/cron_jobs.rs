@@ -1,7 +1,7 @@
 //! Cron jobs over HTTP on SQLite and PostgreSQL: a job fires its workflow on schedule and its
-//! history shows each run's real outcome (a failing workflow: failed, with its error); a job
-//! can be fired by hand, disabled, and asked for its next fire times in its zone; bad jobs are
-//! refused with the field at fault.
+//! history shows each run's real outcome (a failing workflow: failed, with its error, after its
+//! retry); a job can be fired by hand, disabled, and asked for its next fire times in its zone;
+//! bad jobs are refused with the field at fault.
 #![allow(clippy::unwrap_used)]
 
 use std::time::Duration;
@@ -166,14 +166,23 @@ async fn a_failing_workflow_makes_failed_fires_with_its_error(backend: Backend) 
     let t = Tenant::new(&app, "alice").await;
     let failing = t.workflow("throw new Error('the ledger is closed');").await;
     let job = t
-        .job(json!({"cronJobTitle": "doomed", "schedule": "* * * * * *", "workflowID": failing}))
+        .job(
+            json!({"cronJobTitle": "doomed", "schedule": "* * * * * *", "workflowID": failing,
+            "retries": 1, "retryDelaySecs": 1}),
+        )
         .await;
+    // One retry a second after each failure: a fire ends failed at its second attempt, with
+    // no further retry due.
     let fires = t
         .history_when(job["cronJobID"].as_str().unwrap(), |f| {
-            ended(f, "failed") >= 1
+            f.iter()
+                .any(|f| f["status"] == "failed" && f["attempt"] == 2)
         })
         .await;
-    let failed = fires.iter().find(|f| f["status"] == "failed").unwrap();
+    let failed = fires
+        .iter()
+        .find(|f| f["status"] == "failed" && f["attempt"] == 2)
+        .unwrap();
     assert!(
         failed["error"]
             .as_str()
@@ -182,6 +191,11 @@ async fn a_failing_workflow_makes_failed_fires_with_its_error(backend: Backend) 
         "{failed}"
     );
     assert!(failed["instanceID"].is_string());
+    assert!(failed["retryAt"].is_null(), "{failed}");
+    assert!(
+        fires.iter().all(|f| f["attempt"].as_u64() <= Some(2)),
+        "{fires:?}"
+    );
 }
 db_test!(a_failing_workflow_makes_failed_fires_with_its_error);
 

@@ -519,6 +519,10 @@ pub struct FireView {
     /// The run's output, or the query's result summary.
     #[schema(value_type = Option<Object>)]
     result: Option<Value>,
+    /// Which attempt the row shows: 1, then one more for each retry of a failure.
+    attempt: u32,
+    /// When a failed fire is tried again (the job has retries left).
+    retry_at: Option<DateTime<Utc>>,
 }
 
 impl From<Fire> for FireView {
@@ -534,6 +538,8 @@ impl From<Fire> for FireView {
             instance_id: fire.instance_id,
             error: fire.error,
             result: fire.result,
+            attempt: fire.attempt,
+            retry_at: fire.retry_at,
         }
     }
 }
