@@ -70,6 +70,20 @@ pub async fn admit(
     })
 }
 
+/// The id of the run delivery `delivery_id` of hook `id` starts: the same for every attempt of
+/// the delivery in every process, so the engine's `start_as` starts one run per delivery, and
+/// a delivery whose id was remembered by a process that died before starting its run is
+/// started by the sender's retry instead of being refused as a replay. A UUIDv8 whose bits are
+/// a SHA-256 of the hook and the delivery id.
+pub fn run_id(id: Uuid, delivery_id: &str) -> Uuid {
+    let mut input = id.as_bytes().to_vec();
+    input.extend_from_slice(delivery_id.as_bytes());
+    let digest = ring::digest::digest(&ring::digest::SHA256, &input);
+    let mut bytes = [0u8; 16];
+    bytes.copy_from_slice(&digest.as_ref()[..16]);
+    uuid::Builder::from_custom_bytes(bytes).into_uuid()
+}
+
 /// Remembers delivery `delivery_id` of hook `id`; `false` when it was seen before (a replay).
 pub async fn remember(
     db: &impl ConnectionTrait,

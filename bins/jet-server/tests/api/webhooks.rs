@@ -257,6 +257,34 @@ async fn signed_deliveries_run_and_every_bad_one_is_refused_with_its_own_code(ba
     assert_eq!(status, 202, "{started}");
     assert_eq!(runs(&tenant, &workflow).await, 3);
 
+    // A process that remembered a delivery id and stopped before starting its run: the
+    // sender's retry starts it (the run id derives from the delivery), and only then is the
+    // id a replay.
+    let db = sea_orm::Database::connect(&app.database.url).await.unwrap();
+    let hook_id: uuid::Uuid = id.parse().unwrap();
+    assert!(
+        webhooks::deliveries::remember(&db, hook_id, "evt_9", chrono::Utc::now())
+            .await
+            .unwrap()
+    );
+    let orphaned = Signed {
+        delivery: "evt_9",
+        ..resigned
+    };
+    let (status, started) = send(&app, &path, &orphaned, "").await;
+    assert_eq!(status, 202, "{started}");
+    assert_eq!(
+        started["data"]["instanceID"],
+        webhooks::deliveries::run_id(hook_id, "evt_9").to_string()
+    );
+    let (status, refused) = send(&app, &path, &orphaned, "").await;
+    assert_eq!(
+        (status, code(&refused)),
+        (409, "WEBHOOK_REPLAYED"),
+        "{refused}"
+    );
+    assert_eq!(runs(&tenant, &workflow).await, 4);
+
     // The audit trail has every delivery, the hook as principal, and no secret.
     let deadline = tokio::time::Instant::now() + PATIENCE;
     let entries = loop {

@@ -31,6 +31,7 @@ use webhooks::deliveries::{self, Admission};
 use webhooks::hooks::{self, AuthMode, Endpoint, Hook, HookSpec, Secret};
 use webhooks::input::{self, BadBody};
 use webhooks::{Presented, auth};
+use workflow_engine::RunId;
 
 use crate::http::access::{Access, TenantRule};
 use crate::http::envelope::{accepted, created, ok};
@@ -38,7 +39,7 @@ use crate::http::error::{ApiError, ErrorCode};
 use crate::http::json::{payload_too_large, read_bounded};
 use crate::http::middleware::rate_limit::client_ip;
 use crate::http::route::Route;
-use crate::http::routes::workflow_runs::{RunStarted, WaitQuery, run_outcome, start_saved};
+use crate::http::routes::workflow_runs::{RunStarted, WaitQuery, run_outcome, runnable, start_as};
 use crate::http::tenant_member::{TenantBody, TenantMember, path_uuid, query};
 use crate::state::AppState;
 
@@ -461,16 +462,36 @@ async fn accept(
         )
         .with_retry_after(retry_after_secs));
     }
+    // A delivery with an id starts the run whose id derives from it: once, however often
+    // and wherever it arrives.
+    let run_id = checked
+        .delivery_id
+        .as_deref()
+        .map_or_else(RunId::new, |delivery| {
+            RunId(deliveries::run_id(hook.id, delivery))
+        });
     if let Some(delivery_id) = &checked.delivery_id
         && !deliveries::remember(&state.db, hook.id, delivery_id, now).await?
+        && run_exists(state, hook.tenant_id, run_id).await?
     {
-        return Err(ApiError::new(
-            ErrorCode::WebhookReplayed,
-            "this delivery id was accepted before",
-        ));
+        // Seen and started: a replay. (Seen and not started: the process that took it first
+        // stopped before starting its run, and this attempt starts it.)
+        return Err(replayed());
     }
-    let run = match start_saved(state, hook.tenant_id, hook.workflow_id, input).await {
-        Ok(run) => run,
+    let started = match runnable(state, hook.tenant_id, hook.workflow_id).await {
+        Ok(definition) => start_as(state, hook.tenant_id, definition, input, run_id)
+            .await
+            .and_then(|started| match started {
+                Ok(run) => Ok(Ok(run)),
+                Err(workflow_engine::Error::RunExists(_)) => Ok(Err(replayed())),
+                Err(error) => Err(workflows::Error::from(error).into()),
+            }),
+        Err(error) => Err(error),
+    };
+    let run = match started {
+        Ok(Ok(run)) => run,
+        // Another attempt of the delivery started it a moment ago.
+        Ok(Err(replay)) => return Err(replay),
         Err(error) => {
             // Not started: the sender's retry with the same id must not count as a replay.
             if let Some(delivery_id) = &checked.delivery_id
@@ -484,6 +505,27 @@ async fn accept(
     record.instance_id = Some(run.0);
     let outcome = run_outcome(state, hook.tenant_id, run, wait).await?;
     Ok((outcome, wait.is_some()))
+}
+
+fn replayed() -> ApiError {
+    ApiError::new(
+        ErrorCode::WebhookReplayed,
+        "this delivery id was accepted before",
+    )
+}
+
+/// Whether the tenant has run `run`.
+async fn run_exists(state: &AppState, tenant_id: Uuid, run: RunId) -> Result<bool, ApiError> {
+    let namespace = tenant_id.to_string();
+    let found = state
+        .workflows
+        .call(move |engine| async move { engine.snapshot(&namespace, run).await })
+        .await?;
+    match found {
+        Ok(_) => Ok(true),
+        Err(workflow_engine::Error::RunNotFound) => Ok(false),
+        Err(error) => Err(workflows::Error::from(error).into()),
+    }
 }
 
 /// The body, refused past `limit` bytes (before reading, when `Content-Length` says so).

@@ -228,16 +228,42 @@ async fn start(
     definition: WorkflowDefinition,
     input: Map<String, Value>,
 ) -> Result<RunId, ApiError> {
+    Ok(start_as(state, tenant_id, definition, input, RunId::new())
+        .await?
+        .map_err(workflows::Error::from)?)
+}
+
+/// Starts `definition` in the tenant as run `run_id`, answering the engine's own outcome
+/// (`RunExists` when a run has that id: the caller decides what a repeated start means).
+pub async fn start_as(
+    state: &AppState,
+    tenant_id: Uuid,
+    definition: WorkflowDefinition,
+    input: Map<String, Value>,
+    run_id: RunId,
+) -> Result<Result<RunId, workflow_engine::Error>, ApiError> {
     let namespace = tenant_id.to_string();
-    Ok(state
+    state
         .workflows
         .call(move |engine| async move {
             engine
-                .start(&namespace, definition, Value::Object(input))
+                .start_as(run_id, &namespace, definition, Value::Object(input))
                 .await
         })
-        .await?
-        .map_err(workflows::Error::from)?)
+        .await
+}
+
+/// The tenant's saved workflow `workflow_id`, ready to run (a disabled one is refused).
+pub async fn runnable(
+    state: &AppState,
+    tenant_id: Uuid,
+    workflow_id: Uuid,
+) -> Result<WorkflowDefinition, ApiError> {
+    let workflow = workflows::definitions::get(&state.db, tenant_id, workflow_id).await?;
+    if workflow.summary.is_disabled {
+        return Err(workflows::Error::Disabled.into());
+    }
+    Ok(workflow.definition()?)
 }
 
 /// Starts a run of the tenant's saved workflow `workflow_id` (a disabled one is refused); the
@@ -248,11 +274,7 @@ pub async fn start_saved(
     workflow_id: Uuid,
     input: Map<String, Value>,
 ) -> Result<RunId, ApiError> {
-    let workflow = workflows::definitions::get(&state.db, tenant_id, workflow_id).await?;
-    if workflow.summary.is_disabled {
-        return Err(workflows::Error::Disabled.into());
-    }
-    let definition = workflow.definition()?;
+    let definition = runnable(state, tenant_id, workflow_id).await?;
     start(state, tenant_id, definition, input).await
 }
 
