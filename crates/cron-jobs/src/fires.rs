@@ -8,6 +8,10 @@
 //! one run per id: a process that dies between the claim and the start leaves a claimed row
 //! that any process completes later ([`unstarted`]) without ever starting a second run.
 //! Together they make each fire time start its target once.
+//!
+//! A failed fire with retries left gets a `retry_at`; its next attempt is claimed by moving the
+//! row's `attempt` on with a compare-and-set ([`claim_retry`]) and runs under an id of its own
+//! ([`run_id_for_attempt`]), so each attempt, too, starts once.
 
 use chrono::{DateTime, Utc};
 use db_entity::{cron_fires, cron_jobs};

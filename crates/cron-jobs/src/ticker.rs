@@ -7,15 +7,16 @@
 //! statement per distinct move), and hands what it claimed to the launcher in one call (one
 //! transaction for hundreds of workflow runs due on the same second). Every step is safe to
 //! repeat, so any number of processes run the same passes: a claim lost to another process is
-//! skipped, a move already made is left alone, and
-//! a process that dies mid-pass leaves nothing another pass does not finish: its unmoved
-//! next fire time is handled again (the claims already made are found and skipped), its
-//! claimed but unlaunched fires are launched by [`Ticker::recover`] (the run id is derived from
-//! the claim, so a launch that did happen is not repeated), and fires left `running` by a
-//! process that stopped following them get their end from [`Ticker::settle`].
+//! skipped, a move already made is left alone, and a process that dies mid-pass leaves nothing
+//! another pass does not finish: its unmoved next fire time is handled again (the claims
+//! already made are found and skipped), its claimed but unlaunched fires are launched by
+//! [`Ticker::recover`] (the run id is derived from the claim, so a launch that did happen is
+//! not repeated), and fires left `running` by a process that stopped following them get their
+//! end from [`Ticker::settle`]. A pass also launches the failed fires whose retry is due
+//! ([`Ticker::retry`]: each attempt claimed by a compare-and-set on the fire's attempt).
 //!
-//! Between passes the ticker sleeps until the earliest next fire time of all jobs, or until it
-//! is woken (a job was saved, enabled or disabled: the server relays the change bus).
+//! Between passes the ticker sleeps until the earliest next fire time of all jobs or retry, or
+//! until it is woken (a job was saved, enabled or disabled: the server relays the change bus).
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
