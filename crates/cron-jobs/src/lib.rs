@@ -1,7 +1,7 @@
 //! # cron-jobs
 //!
 //! Cron jobs without HTTP: [`schedule`] (a cron expression read in an IANA zone, DST-correct
-//! fire times as UTC instants), [`due`] (which fires a job owes at an instant, after downtime
+//! fire times as UTC instants), [`due`](mod@due) (which fires a job owes at an instant, after downtime
 //! too, by its misfire policy) and [`jobs`] (the saved jobs of a tenant, checked against what
 //! the saver may run) and [`fires`] (the claim of a fire time, unique per job, the run id derived
 //! from it, the outcome and the history) and [`ticker`] (the passes that claim and launch what

@@ -1,7 +1,7 @@
 //! The ticker: fires what is due, in every process at once, each fire time once.
 //!
 //! A pass ([`Ticker::tick`]) reads the enabled jobs whose next fire time has come, works out
-//! what each owes ([`crate::due`]), claims all their fires in one statement
+//! what each owes ([`crate::due`](mod@crate::due)), claims all their fires in one statement
 //! ([`fires::claim_many`]: of the processes inserting a fire, one gets it and launches it),
 //! moves the jobs' next fire times on with a compare-and-set ([`fires::advance_many`], one
 //! statement per distinct move), and hands what it claimed to the launcher in one call (one
