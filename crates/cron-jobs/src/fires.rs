@@ -352,17 +352,6 @@ pub async fn advance_many(
     Ok(moved.rows_affected)
 }
 
-/// Moves job `job_id`'s next fire time from `from` to `to`, unless another process moved it
-/// first (or the job changed): `true` when this call moved it.
-pub async fn advance(
-    db: &impl ConnectionTrait,
-    job_id: Uuid,
-    from: DateTime<Utc>,
-    to: Option<DateTime<Utc>>,
-) -> Result<bool, Error> {
-    Ok(advance_many(db, &[job_id], from, to).await? == 1)
-}
-
 /// Records that the targets of fires `started` (each a fire and the run it started, if any)
 /// started at `at`, in one statement (per 500). A fire whose end was recorded first (a run
 /// that ended before its launcher answered) keeps its final status, and its start is its end
@@ -401,16 +390,6 @@ pub async fn started_many(
             .await?;
     }
     Ok(())
-}
-
-/// Records that fire `fire_id`'s target started at `at` ([`started_many`] of one).
-pub async fn started(
-    db: &impl ConnectionTrait,
-    fire_id: Uuid,
-    instance_id: Option<Uuid>,
-    at: DateTime<Utc>,
-) -> Result<(), Error> {
-    started_many(db, &[(fire_id, instance_id)], at).await
 }
 
 /// Records how fire `fire_id` ended at `now`. A failure with retries left under `retry` (the

@@ -290,14 +290,16 @@ async fn a_fire_time_is_claimed_once_and_the_next_fire_time_moves_once(backend: 
     // The next fire time moves from where it was, once.
     let second = first + chrono::Duration::seconds(1);
     assert!(
-        fires::advance(&db, job.id, first, Some(second))
+        fires::advance_many(&db, &[job.id], first, Some(second))
             .await
             .unwrap()
+            == 1
     );
     assert!(
-        !fires::advance(&db, job.id, first, Some(second))
+        fires::advance_many(&db, &[job.id], first, Some(second))
             .await
             .unwrap()
+            == 0
     );
     assert_eq!(
         jobs::get(&db, a, job.id).await.unwrap().next_fire_at,
@@ -308,7 +310,7 @@ async fn a_fire_time_is_claimed_once_and_the_next_fire_time_moves_once(backend: 
     let later = now + chrono::Duration::seconds(30);
     assert_eq!(fires::unstarted(&db, later, 100).await.unwrap().len(), 20);
     let oldest = won.iter().min_by_key(|c| c.scheduled_for).unwrap();
-    fires::started(&db, oldest.fire_id, Some(oldest.run_id), later)
+    fires::started_many(&db, &[(oldest.fire_id, Some(oldest.run_id))], later)
         .await
         .unwrap();
     fires::finished(
@@ -337,7 +339,7 @@ async fn a_fire_time_is_claimed_once_and_the_next_fire_time_moves_once(backend: 
     )
     .await
     .unwrap();
-    fires::started(&db, quick.fire_id, Some(quick.run_id), later)
+    fires::started_many(&db, &[(quick.fire_id, Some(quick.run_id))], later)
         .await
         .unwrap();
     let (newest, _) = fires::history(&db, a, job.id, 0, 1).await.unwrap();
@@ -666,7 +668,7 @@ async fn a_fire_left_running_by_a_stopped_process_gets_its_end_once(backend: Bac
         .await
         .unwrap()
         .unwrap();
-    fires::started(&db, claimed.fire_id, Some(claimed.run_id), fire_time)
+    fires::started_many(&db, &[(claimed.fire_id, Some(claimed.run_id))], fire_time)
         .await
         .unwrap();
     let settle = |after: i64| ticker.settle(fire_time + chrono::Duration::seconds(after));

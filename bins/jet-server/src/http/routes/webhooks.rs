@@ -478,20 +478,20 @@ async fn accept(
         // stopped before starting its run, and this attempt starts it.)
         return Err(replayed());
     }
-    let started = match runnable(state, hook.tenant_id, hook.workflow_id).await {
-        Ok(definition) => start_as(state, hook.tenant_id, definition, input, run_id)
-            .await
-            .and_then(|started| match started {
-                Ok(run) => Ok(Ok(run)),
-                Err(workflow_engine::Error::RunExists(_)) => Ok(Err(replayed())),
-                Err(error) => Err(workflows::Error::from(error).into()),
-            }),
+    let started = async {
+        let definition = runnable(state, hook.tenant_id, hook.workflow_id).await?;
+        start_as(state, hook.tenant_id, definition, input, run_id).await
+    }
+    .await;
+    let started = match started {
+        Ok(Ok(run)) => Ok(run),
+        // Another attempt of the delivery started it a moment ago.
+        Ok(Err(workflow_engine::Error::RunExists(_))) => return Err(replayed()),
+        Ok(Err(error)) => Err(workflows::Error::from(error).into()),
         Err(error) => Err(error),
     };
     let run = match started {
-        Ok(Ok(run)) => run,
-        // Another attempt of the delivery started it a moment ago.
-        Ok(Err(replay)) => return Err(replay),
+        Ok(run) => run,
         Err(error) => {
             // Not started: the sender's retry with the same id must not count as a replay.
             if let Some(delivery_id) = &checked.delivery_id
